@@ -1,0 +1,155 @@
+// Package authenticator is a CTAP2 authenticator as a pure state machine:
+// a request goes in (command byte and CBOR, or a U2F APDU), a response comes
+// out (status byte and CBOR, or an APDU with its status word). Everything the
+// outside world supplies, the clock, randomness, user presence, keys and
+// storage, comes through the fields of [Config].
+package authenticator
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/softkeydev/softkey/ctap2"
+)
+
+// Config is what an Authenticator is made from. Profile, Store and Keys are
+// required; the others have defaults.
+type Config struct {
+	Profile *Profile
+	Store   Store
+	Keys    KeyBackend
+
+	// Presence answers requests for a touch; nil approves every request.
+	Presence Presence
+	// Rand is the source of all randomness; nil means crypto/rand.
+	Rand io.Reader
+	// Now tells the time; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Authenticator is one CTAP2 authenticator. Its methods are safe for
+// concurrent use; requests are handled one at a time, as on a real key.
+type Authenticator struct {
+	profile  *Profile
+	store    Store
+	keys     KeyBackend
+	presence Presence
+	rand     io.Reader
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu        sync.Mutex
+	dev       *deviceState
+	poweredOn time.Time
+	// next holds the state of an assertion sequence that
+	// authenticatorGetNextAssertion continues; any other command ends it.
+	next *assertionSequence
+}
+
+// New checks the configuration and returns an authenticator. On a new store
+// it creates the device secrets.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.Profile == nil || cfg.Store == nil || cfg.Keys == nil {
+		return nil, errors.New("authenticator: Profile, Store and Keys are required")
+	}
+	if err := cfg.Profile.Validate(); err != nil {
+		return nil, fmt.Errorf("authenticator: %w", err)
+	}
+	a := &Authenticator{
+		profile:  cfg.Profile,
+		store:    cfg.Store,
+		keys:     cfg.Keys,
+		presence: cfg.Presence,
+		rand:     cfg.Rand,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+	}
+	if a.presence == nil {
+		a.presence = AlwaysPresent
+	}
+	if a.rand == nil {
+		a.rand = rand.Reader
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.poweredOn = a.now()
+	if _, err := a.device(); err != nil {
+		return nil, fmt.Errorf("authenticator: %w", err)
+	}
+	return a, nil
+}
+
+// PowerCycle forgets everything that lasts only until power-off, as
+// unplugging a real key would.
+func (a *Authenticator) PowerCycle() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.poweredOn = a.now()
+	a.next = nil
+}
+
+// HandleCBOR answers one CTAPHID_CBOR message: msg is the command byte
+// followed by its CBOR parameters; the answer is a status byte followed by
+// CBOR. It never fails: every problem becomes a status code.
+func (a *Authenticator) HandleCBOR(ctx context.Context, msg []byte) []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	start := a.now()
+	if len(msg) == 0 {
+		return []byte{byte(ctap2.ErrInvalidLength)}
+	}
+	cmd, params := ctap2.Command(msg[0]), msg[1:]
+	if cmd != ctap2.CmdGetNextAssertion {
+		a.next = nil
+	}
+	resp, err := a.dispatch(ctx, cmd, params)
+	status := statusOf(err)
+	a.log.Debug("ctap2", "command", cmd, "status", status, "duration", a.now().Sub(start), "error", err)
+	if status != ctap2.StatusOK {
+		return []byte{byte(status)}
+	}
+	return append([]byte{byte(ctap2.StatusOK)}, resp...)
+}
+
+func (a *Authenticator) dispatch(ctx context.Context, cmd ctap2.Command, params []byte) ([]byte, error) {
+	switch cmd {
+	case ctap2.CmdGetInfo:
+		return a.getInfo()
+	case ctap2.CmdMakeCredential:
+		return a.makeCredential(ctx, params)
+	case ctap2.CmdGetAssertion:
+		return a.getAssertion(ctx, params)
+	case ctap2.CmdGetNextAssertion:
+		return a.getNextAssertion()
+	case ctap2.CmdReset:
+		return a.reset(ctx)
+	case ctap2.CmdSelection:
+		return a.selection(ctx)
+	}
+	return nil, fmt.Errorf("%v: %w", cmd, ctap2.ErrInvalidCommand)
+}
+
+// statusOf maps an error to the CTAP status to answer with: the Status it
+// wraps, or CTAP1_ERR_OTHER for anything else.
+func statusOf(err error) ctap2.Status {
+	if err == nil {
+		return ctap2.StatusOK
+	}
+	var s ctap2.Status
+	if errors.As(err, &s) {
+		return s
+	}
+	return ctap2.ErrOther
+}

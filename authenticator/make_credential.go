@@ -1,0 +1,246 @@
+package authenticator
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"slices"
+
+	"github.com/softkeydev/softkey/attestation"
+	"github.com/softkeydev/softkey/authenticator/store"
+	"github.com/softkeydev/softkey/ctap2"
+)
+
+// maxUserIDLength is the largest user handle (WebAuthn L3 §5.4.3).
+const maxUserIDLength = 64
+
+// makeCredential answers authenticatorMakeCredential (CTAP 2.1 §6.1.2).
+func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]byte, error) {
+	req, err := ctap2.ParseMakeCredentialRequest(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkCommonParameters(req.ClientDataHash, req.RP.ID, req.ExcludeList); err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	if len(req.User.ID) > maxUserIDLength {
+		return nil, fmt.Errorf("makeCredential: user.id of %d bytes: %w", len(req.User.ID), ctap2.ErrInvalidLength)
+	}
+	presence := PresenceRequest{Operation: "register", RPID: req.RP.ID, UserName: req.User.Name}
+	// Steps 1-2: PIN/UV auth is not offered by this authenticator. A
+	// zero-length pinUvAuthParam asks for a touch to pick the device.
+	if err := a.checkPinUvAuth(ctx, req.PinUvAuthParam, req.PinUvAuthProtocol, presence); err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	alg, err := a.chooseAlgorithm(req.PubKeyCredParams)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	discoverable, err := a.makeCredentialOptions(req.Options)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	if req.EnterpriseAttestation != 0 {
+		// Step 9: enterprise attestation is not offered by this profile.
+		return nil, fmt.Errorf("makeCredential: enterpriseAttestation: %w", ctap2.ErrInvalidParameter)
+	}
+
+	dev, err := a.device()
+	if err != nil {
+		return nil, err
+	}
+	rpIDHash := ctap2.RPIDHash(req.RP.ID)
+	// Step 11: a credential on the exclude list is revealed only after a touch.
+	for _, d := range req.ExcludeList {
+		if d.Type == ctap2.PublicKeyCredentialType && a.credentialExists(dev, rpIDHash, d.ID) {
+			if err := a.waitForPresence(ctx, presence); err != nil {
+				return nil, fmt.Errorf("makeCredential: %w", err)
+			}
+			return nil, fmt.Errorf("makeCredential: %w", ctap2.ErrCredentialExcluded)
+		}
+	}
+	if discoverable {
+		if err := a.checkStoreCapacity(req.RP.ID, req.User.ID); err != nil {
+			return nil, fmt.Errorf("makeCredential: %w", err)
+		}
+	}
+	// Step 12: user presence.
+	if err := a.waitForPresence(ctx, presence); err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+
+	sealedKey, key, err := a.keys.GenerateKey(alg)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	credID, err := sealCredentialID(dev.credentials, a.rand, rpIDHash, credentialSource{alg: alg, discoverable: discoverable, sealedKey: sealedKey})
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	if uint64(len(credID)) > a.profile.MaxCredentialIDLength {
+		return nil, fmt.Errorf("makeCredential: %v credential ID of %d bytes exceeds the profile's maximum: %w", alg, len(credID), ctap2.ErrUnsupportedAlgorithm)
+	}
+	publicKey, err := ctap2.MarshalCOSEKey(alg, key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	counter, err := a.initialSignCount()
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	authData, err := (&ctap2.AuthData{
+		RPIDHash:  rpIDHash,
+		Flags:     ctap2.FlagUP | a.backupFlags(),
+		SignCount: counter,
+		Attested: &ctap2.AttestedCredential{
+			AAGUID:       a.profile.AAGUID,
+			CredentialID: credID,
+			PublicKey:    publicKey,
+		},
+	}).Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	stmt, err := a.attest(dev, authData, req.ClientDataHash, key, alg)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	// Step 17: a discoverable credential is stored only once everything
+	// else has succeeded, and durably before the answer leaves.
+	if discoverable {
+		err := a.store.PutCredential(&store.Credential{
+			ID:      credID,
+			RPID:    req.RP.ID,
+			RPName:  req.RP.Name,
+			User:    *req.User,
+			Alg:     alg,
+			Created: a.now(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("makeCredential: storing credential: %w", err)
+		}
+	}
+	return ctap2.Marshal(ctap2.MakeCredentialResponse{Format: stmt.Format, AuthData: authData, AttStmt: stmt.Stmt})
+}
+
+// checkCommonParameters applies the size rules shared by makeCredential and
+// getAssertion.
+func (a *Authenticator) checkCommonParameters(clientDataHash []byte, rpID string, list []ctap2.CredentialDescriptor) error {
+	if len(clientDataHash) != 32 {
+		return fmt.Errorf("clientDataHash of %d bytes: %w", len(clientDataHash), ctap2.ErrInvalidLength)
+	}
+	if rpID == "" {
+		return fmt.Errorf("empty RP ID: %w", ctap2.ErrInvalidParameter)
+	}
+	if uint64(len(list)) > a.profile.MaxCredentialCountInList {
+		return fmt.Errorf("credential list of %d entries: %w", len(list), ctap2.ErrLimitExceeded)
+	}
+	return nil
+}
+
+// checkPinUvAuth handles pinUvAuthParam for an authenticator without
+// clientPIN (CTAP 2.1 §6.1.2 steps 1-2, §6.2.2 steps 1-2).
+func (a *Authenticator) checkPinUvAuth(ctx context.Context, param []byte, protocol uint64, presence PresenceRequest) error {
+	if param == nil {
+		return nil
+	}
+	if len(param) == 0 {
+		if err := a.waitForPresence(ctx, presence); err != nil {
+			return err
+		}
+		return fmt.Errorf("zero-length pinUvAuthParam: %w", ctap2.ErrPINNotSet)
+	}
+	if protocol == 0 {
+		return fmt.Errorf("pinUvAuthProtocol: %w", ctap2.ErrMissingParameter)
+	}
+	return fmt.Errorf("pinUvAuthProtocol %d: %w", protocol, ctap2.ErrInvalidParameter)
+}
+
+// chooseAlgorithm picks the first entry of the RP's list that the profile
+// supports; unknown types and algorithms are skipped (CTAP 2.1 §6.1.2 step 3).
+func (a *Authenticator) chooseAlgorithm(params []ctap2.CredentialParam) (ctap2.Alg, error) {
+	for _, p := range params {
+		if p.Type == ctap2.PublicKeyCredentialType && slices.Contains(a.profile.Algorithms, p.Alg) {
+			return p.Alg, nil
+		}
+	}
+	return 0, fmt.Errorf("no supported algorithm in pubKeyCredParams: %w", ctap2.ErrUnsupportedAlgorithm)
+}
+
+// makeCredentialOptions applies the options map (CTAP 2.1 §6.1.2 step 5)
+// and reports whether the credential is to be discoverable.
+func (a *Authenticator) makeCredentialOptions(options map[string]bool) (bool, error) {
+	if up, ok := options["up"]; ok && !up {
+		return false, fmt.Errorf("option up=false: %w", ctap2.ErrInvalidOption)
+	}
+	if options["uv"] {
+		return false, fmt.Errorf("option uv=true without built-in user verification: %w", ctap2.ErrInvalidOption)
+	}
+	rk := options["rk"]
+	if rk && !a.profile.ResidentKeys {
+		return false, fmt.Errorf("option rk=true: %w", ctap2.ErrUnsupportedOption)
+	}
+	return rk, nil
+}
+
+// checkStoreCapacity refuses a new discoverable credential when the store is
+// full, unless it replaces one for the same RP and user.
+func (a *Authenticator) checkStoreCapacity(rpID string, userID []byte) error {
+	limit := a.profile.MaxDiscoverableCredentials
+	if limit <= 0 {
+		return nil
+	}
+	n, err := a.store.CountCredentials()
+	if err != nil {
+		return fmt.Errorf("counting credentials: %w", err)
+	}
+	if n < limit {
+		return nil
+	}
+	existing, err := a.store.CredentialsForRP(rpID)
+	if err != nil {
+		return fmt.Errorf("listing credentials: %w", err)
+	}
+	for _, c := range existing {
+		if string(c.User.ID) == string(userID) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%d discoverable credentials stored: %w", n, ctap2.ErrKeyStoreFull)
+}
+
+// credentialExists reports whether id is a live credential of this
+// authenticator for the RP: it opens, and a discoverable one is still stored.
+func (a *Authenticator) credentialExists(dev *deviceState, rpIDHash [32]byte, id []byte) bool {
+	src, err := openCredentialID(dev.credentials, rpIDHash, id)
+	if err != nil {
+		return false
+	}
+	if !src.discoverable {
+		return true
+	}
+	_, err = a.store.Credential(id)
+	return err == nil
+}
+
+func (a *Authenticator) backupFlags() ctap2.Flags {
+	var f ctap2.Flags
+	if a.profile.BackupEligible {
+		f |= ctap2.FlagBE
+	}
+	if a.profile.BackupState {
+		f |= ctap2.FlagBS
+	}
+	return f
+}
+
+// attest makes the attestation statement the profile asks for.
+func (a *Authenticator) attest(dev *deviceState, authData, clientDataHash []byte, key crypto.Signer, alg ctap2.Alg) (attestation.Statement, error) {
+	switch a.profile.Attestation {
+	case AttestationNone:
+		return attestation.None(), nil
+	case AttestationSelf:
+		return attestation.Self(authData, clientDataHash, key, alg)
+	}
+	return attestation.Packed(authData, clientDataHash, dev.batch.Key, dev.batch.Chain)
+}
