@@ -9,7 +9,7 @@ import (
 )
 
 // waitForPresence asks the user for a touch and tells the transport, so that
-// CTAPHID sends KEEPALIVE UPNEEDED meanwhile (CTAP 2.1 §11.2.9.2.1). The
+// CTAPHID sends KEEPALIVE UPNEEDED meanwhile (CTAP 2.1 §11.2.9.1.7). The
 // error wraps the status the command answers with.
 func (a *Authenticator) waitForPresence(ctx context.Context, req PresenceRequest) error {
 	ctap2.ReportKeepalive(ctx, ctap2.KeepaliveUPNeeded)

@@ -3,7 +3,7 @@ package ctap2
 import "context"
 
 // KeepaliveStatus is the status byte of a CTAPHID_KEEPALIVE message
-// (CTAP 2.1 §11.2.9.2.1).
+// (CTAP 2.1 §11.2.9.1.7).
 type KeepaliveStatus uint8
 
 const (
