@@ -7,6 +7,7 @@ package authenticator
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -46,9 +47,11 @@ type Authenticator struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	mu        sync.Mutex
-	dev       *deviceState
-	poweredOn time.Time
+	mu  sync.Mutex
+	dev *deviceState
+	// loadedKeys caches recently used credential keys by credential ID.
+	loadedKeys map[string]crypto.Signer
+	poweredOn  time.Time
 	// next holds the state of an assertion sequence that
 	// authenticatorGetNextAssertion continues; any other command ends it.
 	next *assertionSequence

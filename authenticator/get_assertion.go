@@ -128,9 +128,9 @@ func (a *Authenticator) getNextAssertion() ([]byte, error) {
 func (a *Authenticator) nextAssertion(seq *assertionSequence, numberOfCredentials int) ([]byte, error) {
 	c := seq.remaining[0]
 	seq.remaining = seq.remaining[1:]
-	key, err := a.keys.LoadKey(c.source.alg, c.source.sealedKey)
+	key, err := a.loadKey(c.id, c.source)
 	if err != nil {
-		return nil, fmt.Errorf("loading credential key: %w", err)
+		return nil, err
 	}
 	counter, err := a.nextSignCount(c.id)
 	if err != nil {

@@ -105,6 +105,7 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
+	a.rememberKey(credID, key)
 	// Step 17: a discoverable credential is stored only once everything
 	// else has succeeded, and durably before the answer leaves.
 	if discoverable {

@@ -26,6 +26,7 @@ func (a *Authenticator) reset(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("reset: %w", err)
 	}
 	a.dev = nil
+	a.loadedKeys = nil
 	if _, err := a.device(); err != nil {
 		return nil, fmt.Errorf("reset: %w", err)
 	}

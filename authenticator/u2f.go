@@ -77,6 +77,7 @@ func (a *Authenticator) u2fRegister(ctx context.Context, data []byte) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
+	a.rememberKey(keyHandle, key)
 	pub, ok := key.Public().(*ecdsa.PublicKey)
 	if !ok {
 		return nil, fmt.Errorf("register: key backend returned a %T for ES256", key.Public())
@@ -125,7 +126,7 @@ func (a *Authenticator) u2fAuthenticate(ctx context.Context, p1 byte, data []byt
 	default:
 		return nil, fmt.Errorf("authenticate: P1 0x%02X: %w", p1, u2f.SWWrongData)
 	}
-	key, err := a.keys.LoadKey(src.alg, src.sealedKey)
+	key, err := a.loadKey(keyHandle, src)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
