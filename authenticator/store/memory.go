@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/hex"
+	"math"
 	"slices"
 	"sync"
 )
@@ -118,7 +119,9 @@ func (m *Memory) IncrementCounter(name []byte) (uint32, error) {
 		m.counters = make(map[string]uint32)
 	}
 	k := hex.EncodeToString(name)
-	m.counters[k]++
+	if m.counters[k] < math.MaxUint32 { // saturate rather than wrap: counters never go backwards
+		m.counters[k]++
+	}
 	return m.counters[k], nil
 }
 
