@@ -1,0 +1,205 @@
+package main
+
+import (
+	"cmp"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/softkeydev/softkey/authenticator/store"
+)
+
+type credsOptions struct {
+	vaultDir         string
+	passphrasePrompt bool
+	json             bool
+}
+
+func newCredsCommand() *cobra.Command {
+	var o credsOptions
+	cmd := &cobra.Command{
+		Use:   "creds",
+		Short: "List and delete the discoverable credentials in a vault",
+		Long: `List and delete the discoverable credentials in a vault.
+
+The vault must not be in use: stop the softkey run that serves it first.
+The passphrase is taken as by softkey run: $SOFTKEY_VAULT_PASSPHRASE,
+--passphrase-prompt, or else the key file beside the vault.`,
+		Example: `  softkey creds list
+  softkey creds list --vault /tmp/vault --json
+  softkey creds delete 3f2a91`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
+	pf.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the discoverable credentials",
+		Long: `List the discoverable credentials in the vault, oldest first: relying party,
+user name, user ID (hex), credential ID (hex, shortened in the table),
+algorithm and creation time. --json prints every field in full.`,
+		Example: `  softkey creds list
+  softkey creds list --json | jq -r '.[].credential_id'`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			creds, err := loadCredentials(&o)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printCredsJSON(cmd.OutOrStdout(), creds)
+			}
+			if len(creds) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "softkey: the vault holds no discoverable credentials")
+				return nil
+			}
+			return printCredsTable(cmd.OutOrStdout(), creds)
+		},
+	}
+	list.Flags().BoolVar(&o.json, "json", false, "print a JSON array")
+
+	del := &cobra.Command{
+		Use:   "delete CREDENTIAL-ID",
+		Short: "Delete a discoverable credential",
+		Long: `Delete one discoverable credential, named by its ID in hex or by any prefix
+of it that names only one credential (see softkey creds list).`,
+		Example: `  softkey creds delete 3f2a91`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return deleteCredential(cmd.OutOrStdout(), &o, args[0])
+		},
+	}
+	cmd.AddCommand(list, del)
+	return cmd
+}
+
+func loadCredentials(o *credsOptions) ([]*store.Credential, error) {
+	v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, true)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	creds, err := v.Credentials()
+	if err != nil {
+		return nil, fmt.Errorf("reading the vault %s: %w", dir, err)
+	}
+	sortCredentials(creds)
+	return creds, nil
+}
+
+// sortCredentials orders credentials oldest first.
+func sortCredentials(creds []*store.Credential) {
+	slices.SortStableFunc(creds, func(a, b *store.Credential) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Sequence, b.Sequence))
+	})
+}
+
+// credJSON is one credential as `creds list --json` prints it. The field
+// names are a stable interface.
+type credJSON struct {
+	CredentialID    string    `json:"credential_id"`
+	RPID            string    `json:"rp_id"`
+	RPName          string    `json:"rp_name,omitempty"`
+	UserID          string    `json:"user_id"`
+	UserName        string    `json:"user_name,omitempty"`
+	UserDisplayName string    `json:"user_display_name,omitempty"`
+	Algorithm       string    `json:"algorithm"`
+	COSEAlgorithm   int64     `json:"cose_algorithm"`
+	Created         time.Time `json:"created"`
+}
+
+func printCredsJSON(w io.Writer, creds []*store.Credential) error {
+	out := make([]credJSON, 0, len(creds))
+	for _, c := range creds {
+		out = append(out, credJSON{
+			CredentialID:    hex.EncodeToString(c.ID),
+			RPID:            c.RPID,
+			RPName:          c.RPName,
+			UserID:          hex.EncodeToString(c.User.ID),
+			UserName:        c.User.Name,
+			UserDisplayName: c.User.DisplayName,
+			Algorithm:       c.Alg.String(),
+			COSEAlgorithm:   int64(c.Alg),
+			Created:         c.Created.UTC(),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printCredsTable(w io.Writer, creds []*store.Credential) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RP\tUSER\tUSER ID\tCREDENTIAL ID\tALG\tCREATED")
+	for _, c := range creds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+			sanitize(c.RPID), sanitize(c.User.Name), shorten(hex.EncodeToString(c.User.ID), 16),
+			shorten(hex.EncodeToString(c.ID), 16), c.Alg, c.Created.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// shorten cuts s to n characters and an ellipsis.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func deleteCredential(w io.Writer, o *credsOptions, prefix string) error {
+	prefix = trimHex(prefix)
+	if prefix == "" {
+		return errors.New("the credential ID is empty")
+	}
+	if _, err := hex.DecodeString(prefix + strings.Repeat("0", len(prefix)%2)); err != nil {
+		return withHints(fmt.Errorf("%q is not a credential ID in hex", prefix),
+			"softkey creds list shows the IDs")
+	}
+	v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, false)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	creds, err := v.Credentials()
+	if err != nil {
+		return fmt.Errorf("reading the vault %s: %w", dir, err)
+	}
+	var matches []*store.Credential
+	for _, c := range creds {
+		if strings.HasPrefix(hex.EncodeToString(c.ID), prefix) {
+			matches = append(matches, c)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return withHints(fmt.Errorf("no credential ID in %s starts with %s", dir, prefix),
+			"softkey creds list shows the IDs")
+	case 1:
+	default:
+		sortCredentials(matches)
+		var ids []string
+		for _, c := range matches {
+			ids = append(ids, hex.EncodeToString(c.ID))
+		}
+		return withHints(fmt.Errorf("%d credentials start with %s:\n%s", len(matches), prefix, strings.Join(ids, "\n")),
+			"give more of the ID")
+	}
+	c := matches[0]
+	if err := v.DeleteCredential(c.ID); err != nil {
+		return fmt.Errorf("deleting credential %x: %w", c.ID, err)
+	}
+	_, err = fmt.Fprintf(w, "deleted %x (%s, %s)\n", c.ID, sanitize(c.RPID), sanitize(c.User.Name))
+	return err
+}

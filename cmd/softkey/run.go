@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/softkeydev/softkey/authenticator"
+	"github.com/softkeydev/softkey/authenticator/keys"
+	"github.com/softkeydev/softkey/authenticator/store"
+	"github.com/softkeydev/softkey/transport/ctaphid"
+	"github.com/softkeydev/softkey/transport/pty"
+	"github.com/softkeydev/softkey/transport/udp"
+)
+
+type runOptions struct {
+	transport        string
+	listen           string
+	vaultDir         string
+	memory           bool
+	passphrasePrompt bool
+	presence         string
+	presenceTimeout  time.Duration
+	profile          string
+	readyFile        string
+	logLevel         string
+}
+
+func newRunCommand() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start a security key and serve it until interrupted",
+		Long: `Start a security key and serve it until interrupted (SIGINT or SIGTERM).
+
+The key is reachable on a pseudo-terminal (--transport pty, the default),
+which libfido2's tools, OpenSSH and go-libfido2 open by path as if it were
+a hidraw device, or on UDP (--transport udp), one 64-byte HID report per
+datagram, answered to the sender; a 64-byte reboot datagram power-cycles it.
+
+Once it serves, softkey prints where, for example
+
+  ready: pty /dev/pts/3
+  ready: udp 127.0.0.1:8111
+
+and with --ready-file writes the same as JSON, {"transport":"pty","path":"/dev/pts/3"}
+or {"transport":"udp","addr":"127.0.0.1:8111"}, atomically, and removes the file
+when it stops.
+
+Discoverable credentials, device secrets and signature counters live in the
+vault directory (default $XDG_DATA_HOME/softkey, or ~/.local/share/softkey),
+encrypted under a key derived from $SOFTKEY_VAULT_PASSPHRASE, from a
+passphrase typed at the terminal (--passphrase-prompt), or else from a key
+file that softkey creates beside the vault. --memory keeps everything in
+memory instead, for tests.
+
+User presence (the touch) is approved by the person at the terminal
+(--presence prompt, the default), always (auto) or never (deny).`,
+		Example: `  # a key on a pseudo-terminal that asks before every touch
+  softkey run
+
+  # a key for tests: UDP on a free port, in memory, every touch approved
+  softkey run --transport udp --listen 127.0.0.1:0 --memory --presence auto --ready-file /tmp/key.json
+
+  # log every CTAPHID frame
+  softkey run --log-level debug`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("listen") && o.transport != "udp" {
+				return flagError(cmd, errors.New("--listen needs --transport udp"))
+			}
+			return runKey(cmd.Context(), &o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.transport, "transport", "pty", "where the key is served: pty or udp")
+	f.StringVar(&o.listen, "listen", udp.DefaultAddr, "UDP address to listen on, with --transport udp (port 0 picks a free one)")
+	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
+	f.BoolVar(&o.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
+	f.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
+	f.StringVar(&o.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt or deny")
+	f.DurationVar(&o.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt waits for an answer")
+	f.StringVar(&o.profile, "profile", "", "YAML `file` describing the authenticator model (default: softkey's own)")
+	f.StringVar(&o.readyFile, "ready-file", "", "write where the key is served, as JSON, to this `file` once ready")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every frame), info, warn or error")
+	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
+	cmd.MarkFlagsMutuallyExclusive("memory", "passphrase-prompt")
+	return cmd
+}
+
+// readyInfo is the content of --ready-file.
+type readyInfo struct {
+	Transport string `json:"transport"`
+	Path      string `json:"path,omitempty"`
+	Addr      string `json:"addr,omitempty"`
+}
+
+func (r readyInfo) where() string {
+	if r.Path != "" {
+		return r.Path
+	}
+	return r.Addr
+}
+
+// runKey wires a key together and serves it until ctx is done or a signal
+// arrives.
+func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error {
+	if o.transport != "pty" && o.transport != "udp" {
+		return withHints(fmt.Errorf("--transport must be pty or udp, not %q", o.transport),
+			"uhid and the other wires come in later versions")
+	}
+	logger, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+
+	profile := authenticator.DefaultProfile()
+	if o.profile != "" {
+		if profile, err = authenticator.LoadProfile(o.profile); err != nil {
+			return fmt.Errorf("loading the profile: %w", err)
+		}
+	}
+
+	presence, closePresence, err := presenceFromFlag(o.presence, o.presenceTimeout)
+	if err != nil {
+		return err
+	}
+	defer closePresence()
+
+	var st authenticator.Store
+	if o.memory {
+		st = &store.Memory{}
+	} else {
+		v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, false)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := v.Close(); err != nil {
+				logger.Error("closing the vault", "dir", dir, "error", err)
+			}
+		}()
+		logger.Info("vault open", "dir", dir)
+		st = v
+	}
+
+	auth, err := authenticator.New(authenticator.Config{
+		Profile:  profile,
+		Store:    st,
+		Keys:     keys.NewSoftware(rand.Reader),
+		Presence: presence,
+		Logger:   logger,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the authenticator: %w", err)
+	}
+	server := ctaphid.NewServer(ctaphid.Config{
+		Handler: auth,
+		U2F:     profile.U2F,
+		Version: deviceVersion(moduleVersion()),
+		Logger:  logger,
+	})
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var (
+		wire interface {
+			ctaphid.Wire
+			Close() error
+		}
+		ready readyInfo
+	)
+	switch o.transport {
+	case "pty":
+		w, err := pty.Open()
+		if err != nil {
+			return fmt.Errorf("starting pty: %w", err)
+		}
+		wire, ready = w, readyInfo{Transport: "pty", Path: w.Path()}
+	case "udp":
+		w, err := udp.Listen(o.listen)
+		if err != nil {
+			return withHints(fmt.Errorf("starting udp: %w", err),
+				"if another key listens there, stop it or pass --listen 127.0.0.1:0 for a free port")
+		}
+		w.Logger = logger
+		// The reboot datagram acts as unplugging and replugging the key.
+		w.OnReboot = func() {
+			logger.Info("reboot datagram: power cycle")
+			auth.PowerCycle()
+			server.Reset()
+		}
+		wire, ready = w, readyInfo{Transport: "udp", Addr: w.Addr().String()}
+	}
+	defer wire.Close()
+
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ctx, wire) }()
+
+	// The ready line first: whoever sees the ready file may read it.
+	fmt.Fprintf(stdout, "ready: %s %s\n", ready.Transport, ready.where())
+	if o.readyFile != "" {
+		if err := writeReadyFile(o.readyFile, ready); err != nil {
+			return err
+		}
+		defer os.Remove(o.readyFile)
+	}
+	logger.Info("serving", "transport", ready.Transport, "at", ready.where(), "presence", o.presence)
+
+	select {
+	case err := <-served:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("serving %s: %w", ready.Transport, err)
+		}
+	case <-ctx.Done():
+		stop() // a second signal kills at once
+		logger.Info("stopping", "reason", context.Cause(ctx))
+		wire.Close() // unblocks a read in progress
+		select {
+		case <-served:
+		case <-time.After(5 * time.Second):
+			logger.Warn("the server did not stop within 5s")
+		}
+	}
+	return nil
+}
+
+// newLogger returns a text logger to w at the named level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// writeReadyFile writes info as JSON to path atomically: to a temporary
+// file in the same directory, then renamed over path, so a reader never
+// sees half a file.
+func writeReadyFile(path string, info readyInfo) error {
+	data, err := json.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing the ready file: %w", err)
+	}
+	return nil
+}
+
+// defaultVaultDir is $XDG_DATA_HOME/softkey, or ~/.local/share/softkey.
+func defaultVaultDir() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "softkey"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", withHints(fmt.Errorf("finding the default vault: %w", err), "pass --vault DIR")
+	}
+	return filepath.Join(home, ".local", "share", "softkey"), nil
+}
+
+// trimHex lowercases s and removes colons and spaces, so IDs can be pasted
+// in the forms other tools print.
+func trimHex(s string) string {
+	return strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(s))
+}
