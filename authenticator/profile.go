@@ -58,15 +58,46 @@ func (g *AAGUID) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// Algorithms is a preference-ordered list of COSE algorithms. In YAML each
+// is written by name (ES256, EdDSA, RS256) or by COSE number.
+type Algorithms []ctap2.Alg
+
+// MarshalYAML writes the algorithms by name.
+func (algs Algorithms) MarshalYAML() (any, error) {
+	names := make([]string, len(algs))
+	for i, alg := range algs {
+		names[i] = alg.String()
+	}
+	return names, nil
+}
+
+// UnmarshalYAML reads algorithm names or numbers.
+func (algs *Algorithms) UnmarshalYAML(n *yaml.Node) error {
+	var names []string
+	if err := n.Decode(&names); err != nil {
+		return err
+	}
+	out := make(Algorithms, len(names))
+	for i, name := range names {
+		alg, err := ctap2.ParseAlg(name)
+		if err != nil {
+			return err
+		}
+		out[i] = alg
+	}
+	*algs = out
+	return nil
+}
+
 // Profile is everything that makes one authenticator model look the way it
 // does: what getInfo reports, which algorithms and attestation it uses, how
 // it counts signatures. It is data, checked once by Validate.
 type Profile struct {
-	Name        string      `yaml:"name"`
-	AAGUID      AAGUID      `yaml:"aaguid"`
-	Versions    []string    `yaml:"versions"`
-	Algorithms  []ctap2.Alg `yaml:"algorithms"`
-	Attestation string      `yaml:"attestation"`
+	Name        string     `yaml:"name"`
+	AAGUID      AAGUID     `yaml:"aaguid"`
+	Versions    []string   `yaml:"versions"`
+	Algorithms  Algorithms `yaml:"algorithms"`
+	Attestation string     `yaml:"attestation"`
 	// CertificateOrganization names the vendor in the batch certificate.
 	CertificateOrganization string `yaml:"certificate_organization"`
 	Counter                 string `yaml:"counter"`

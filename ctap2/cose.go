@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
+	"strings"
 )
 
 // Alg is a COSE algorithm identifier (IANA "COSE Algorithms" registry).
@@ -29,7 +31,22 @@ func (a Alg) String() string {
 	case AlgRS256:
 		return "RS256"
 	}
-	return fmt.Sprintf("COSE alg %d", int64(a))
+	return strconv.FormatInt(int64(a), 10)
+}
+
+// ParseAlg reads an algorithm name (ES256, EdDSA, RS256, any case) or a
+// COSE algorithm number.
+func ParseAlg(name string) (Alg, error) {
+	for _, known := range []Alg{AlgES256, AlgEdDSA, AlgRS256} {
+		if strings.EqualFold(name, known.String()) {
+			return known, nil
+		}
+	}
+	n, err := strconv.ParseInt(name, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("unknown algorithm %q (want ES256, EdDSA, RS256 or a COSE number)", name)
+	}
+	return Alg(n), nil
 }
 
 // COSE key types and curves, RFC 9053 §7.

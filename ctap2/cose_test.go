@@ -96,3 +96,14 @@ func FuzzParseCOSEKey(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAlg(t *testing.T) {
+	for text, want := range map[string]Alg{"ES256": AlgES256, "eddsa": AlgEdDSA, "RS256": AlgRS256, "-35": Alg(-35)} {
+		got, err := ParseAlg(text)
+		require.NoError(t, err)
+		require.Equal(t, want, got, text)
+	}
+	_, err := ParseAlg("ES999")
+	require.Error(t, err)
+	require.Equal(t, "-35", Alg(-35).String())
+}
