@@ -3,16 +3,27 @@ package authenticator
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/softkeydev/softkey/authenticator/keys"
+	"github.com/softkeydev/softkey/authenticator/store/vault"
 	"github.com/softkeydev/softkey/ctap2"
 )
 
-// TestBadInput sends malformed, truncated and out-of-range requests and
-// checks the status code and that the store is untouched.
-func TestBadInput(t *testing.T) {
+type badInput struct {
+	name string
+	msg  []byte
+	want ctap2.Status
+}
+
+// badInputs are malformed, truncated and out-of-range requests with the
+// status each must get.
+func badInputs(t *testing.T) []badInput {
 	cbor := func(v any) []byte {
 		b, err := ctap2.Marshal(v)
 		require.NoError(t, err)
@@ -30,11 +41,7 @@ func TestBadInput(t *testing.T) {
 		manyIDs[i] = map[string]any{"type": "public-key", "id": []byte{byte(i)}}
 	}
 
-	tests := []struct {
-		name string
-		msg  []byte
-		want ctap2.Status
-	}{
+	return []badInput{
 		{"empty message", nil, ctap2.ErrInvalidLength},
 		{"unknown command", []byte{0x66}, ctap2.ErrInvalidCommand},
 		{"vendor command", []byte{0xC0, 0xA0}, ctap2.ErrInvalidCommand},
@@ -74,7 +81,12 @@ func TestBadInput(t *testing.T) {
 		{"getAssertion allow entry of wrong type", ga(map[int]any{1: "example.org", 2: hash, 3: []any{"id"}}), ctap2.ErrCBORUnexpectedType},
 		{"getNextAssertion with nothing pending", []byte{0x08}, ctap2.ErrNotAllowed},
 	}
-	for _, tt := range tests {
+}
+
+// TestBadInput checks the status code of each bad input and that the store
+// is untouched.
+func TestBadInput(t *testing.T) {
+	for _, tt := range badInputs(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := newTestKey(t, nil)
 			seed := mcRequest("example.org", "seed")
@@ -91,4 +103,33 @@ func TestBadInput(t *testing.T) {
 			require.Equal(t, before, after, "store changed by a refused request")
 		})
 	}
+}
+
+// TestBadInputLeavesVaultUntouched sends every bad input to a key on a real
+// vault and checks that the vault file did not change by a single byte.
+func TestBadInputLeavesVaultUntouched(t *testing.T) {
+	dir := t.TempDir()
+	v, err := vault.Open(dir, vault.Options{})
+	require.NoError(t, err)
+	defer v.Close()
+	a, err := New(Config{Profile: DefaultProfile(), Store: v, Keys: keys.NewSoftware(nil)})
+	require.NoError(t, err)
+	seed, err := ctap2.Marshal(&ctap2.MakeCredentialRequest{
+		ClientDataHash: clientDataHash(1), RP: &ctap2.RPEntity{ID: "example.org"}, User: &ctap2.UserEntity{ID: []byte{1}},
+		PubKeyCredParams: []ctap2.CredentialParam{{Type: "public-key", Alg: ctap2.AlgES256}}, Options: map[string]bool{"rk": true},
+	})
+	require.NoError(t, err)
+	require.Equal(t, byte(0), a.HandleCBOR(context.Background(), append([]byte{byte(ctap2.CmdMakeCredential)}, seed...))[0])
+
+	fileHash := func() [32]byte {
+		b, err := os.ReadFile(filepath.Join(dir, vault.DBFile))
+		require.NoError(t, err)
+		return sha256.Sum256(b)
+	}
+	before := fileHash()
+	for _, tt := range badInputs(t) {
+		resp := a.HandleCBOR(context.Background(), tt.msg)
+		require.Equal(t, []byte{byte(tt.want)}, resp, tt.name)
+	}
+	require.Equal(t, before, fileHash(), "vault file changed by refused requests")
 }
