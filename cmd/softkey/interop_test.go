@@ -122,13 +122,20 @@ func startKeyWith(t *testing.T, env []string, setup func(*exec.Cmd), args ...str
 		}
 	})
 
+	// The ready file and the "ready:" line on stdout are both signals; the
+	// line may reach our end of the pipe a little after the file exists.
 	deadline := time.Now().Add(30 * time.Second)
+	var want string
 	for {
-		data, err := os.ReadFile(k.readyFile)
-		if err == nil {
-			if err := json.Unmarshal(data, &k.ready); err != nil {
-				t.Fatalf("ready file %s: %v\n%s", k.readyFile, err, data)
+		if want == "" {
+			if data, err := os.ReadFile(k.readyFile); err == nil {
+				if err := json.Unmarshal(data, &k.ready); err != nil {
+					t.Fatalf("ready file %s: %v\n%s", k.readyFile, err, data)
+				}
+				want = fmt.Sprintf("ready: %s %s\n", k.ready.Transport, k.ready.where())
 			}
+		}
+		if want != "" && strings.Contains(k.stdout.String(), want) {
 			break
 		}
 		select {
@@ -137,11 +144,8 @@ func startKeyWith(t *testing.T, env []string, setup func(*exec.Cmd), args ...str
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("softkey wrote no ready file within 30s\nstderr:\n%s", k.stderr.String())
+			t.Fatalf("softkey wrote no ready file and line within 30s (stdout %q, want %q)\nstderr:\n%s", k.stdout.String(), want, k.stderr.String())
 		}
-	}
-	if want := fmt.Sprintf("ready: %s %s\n", k.ready.Transport, k.ready.where()); !strings.Contains(k.stdout.String(), want) {
-		t.Errorf("softkey stdout = %q, want the line %q", k.stdout.String(), want)
 	}
 	return k
 }
