@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // Batch is a batch attestation key and its certificate chain, as used for
@@ -74,100 +73,20 @@ func oidCommonName() asn1.ObjectIdentifier   { return asn1.ObjectIdentifier{2, 5
 // for twenty years, carry no CRL or AIA URLs, and have 128-bit serial
 // numbers drawn from rand.
 //
+// NewBatch is [NewCA] followed by [CA.IssueBatch] with default options.
 // Keys and serial numbers are derived from rand, and certificates are signed
 // deterministically (RFC 6979), so the same rand stream, now, aaguid and
 // organization yield the same chain byte for byte.
 func NewBatch(rand io.Reader, now time.Time, aaguid [16]byte, organization string) (*Batch, error) {
-	if rand == nil {
-		return nil, errors.New("issuing batch attestation: no randomness source")
-	}
-	if organization == "" || !utf8.ValidString(organization) || utf8.RuneCountInString(organization) > maxOrganizationLength {
-		return nil, fmt.Errorf("issuing batch attestation: organization %q must be 1 to %d characters of valid UTF-8", organization, maxOrganizationLength)
-	}
-	// Draw everything from rand before signing, so that the stream's use
-	// does not depend on how x509 signs.
-	var keys [3]*ecdsa.PrivateKey
-	var serials [3]*big.Int
-	for i := range keys {
-		var err error
-		if keys[i], err = deriveP256Key(rand); err != nil {
-			return nil, fmt.Errorf("issuing batch attestation: deriving key: %w", err)
-		}
-		if serials[i], err = randomSerial(rand); err != nil {
-			return nil, fmt.Errorf("issuing batch attestation: drawing serial number: %w", err)
-		}
-	}
-	rootKey, interKey, leafKey := keys[0], keys[1], keys[2]
-
-	notBefore := now.UTC().Add(-batchBackdate).Truncate(time.Second)
-	notAfter := notBefore.AddDate(batchValidityYears, 0, 0)
-
-	rootSubject, err := rawSubject(organization, "", "Attestation Root CA")
+	ca, err := NewCA(rand, now, organization)
 	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: root subject: %w", err)
+		return nil, fmt.Errorf("issuing batch attestation: %w", err)
 	}
-	rootTemplate := &x509.Certificate{
-		SerialNumber:          serials[0],
-		RawSubject:            rootSubject,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLen:            1,
-		SubjectKeyId:          keyID(&rootKey.PublicKey),
-	}
-	rootDER, root, err := issue(rootTemplate, rootTemplate, &rootKey.PublicKey, rootKey)
+	b, err := ca.IssueBatch(rand, now, aaguid, BatchOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: root certificate: %w", err)
+		return nil, fmt.Errorf("issuing batch attestation: %w", err)
 	}
-
-	interSubject, err := rawSubject(organization, "", "Attestation Intermediate CA")
-	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: intermediate subject: %w", err)
-	}
-	interTemplate := &x509.Certificate{
-		SerialNumber:          serials[1],
-		RawSubject:            interSubject,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-		SubjectKeyId:          keyID(&interKey.PublicKey),
-	}
-	interDER, inter, err := issue(interTemplate, root, &interKey.PublicKey, rootKey)
-	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: intermediate certificate: %w", err)
-	}
-
-	leafSubject, err := rawSubject(organization, attestationUnit, "Batch Attestation")
-	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: batch subject: %w", err)
-	}
-	aaguidValue, err := asn1.Marshal(aaguid[:])
-	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: encoding AAGUID extension: %w", err)
-	}
-	leafTemplate := &x509.Certificate{
-		SerialNumber:          serials[2],
-		RawSubject:            leafSubject,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-		SubjectKeyId:          keyID(&leafKey.PublicKey),
-		ExtraExtensions: []pkix.Extension{
-			{Id: oidAAGUID(), Critical: false, Value: aaguidValue},
-		},
-	}
-	leafDER, _, err := issue(leafTemplate, inter, &leafKey.PublicKey, interKey)
-	if err != nil {
-		return nil, fmt.Errorf("issuing batch attestation: batch certificate: %w", err)
-	}
-	return &Batch{Key: leafKey, Chain: [][]byte{leafDER, interDER, rootDER}}, nil
+	return b, nil
 }
 
 // MarshalKey encodes the attestation key as PKCS #8 (RFC 5208).
@@ -276,23 +195,7 @@ func certificateAAGUID(cert *x509.Certificate) ([16]byte, error) {
 		copy(aaguid[:], value)
 		return aaguid, nil
 	}
-	return aaguid, errors.New("batch certificate has no AAGUID extension")
-}
-
-// issue creates a certificate and parses it back, to serve as the next
-// certificate's parent.
-func issue(template, parent *x509.Certificate, pub *ecdsa.PublicKey, signer *ecdsa.PrivateKey) ([]byte, *x509.Certificate, error) {
-	// The random source is unused: rfc6979Signer signs deterministically
-	// and every template carries its serial number.
-	der, err := x509.CreateCertificate(nil, template, parent, pub, rfc6979Signer{signer})
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parsing issued certificate: %w", err)
-	}
-	return der, cert, nil
+	return aaguid, errors.New("no AAGUID extension (id-fido-gen-ce-aaguid, 1.3.6.1.4.1.45724.1.1.4)")
 }
 
 // rfc6979Signer makes an ECDSA key sign deterministically (RFC 6979)
@@ -343,15 +246,20 @@ func keyID(pub *ecdsa.PublicKey) []byte {
 	return sum[:]
 }
 
-// rawSubject encodes a subject C, O, [OU,] CN with C as PrintableString and
+// rawSubject encodes a subject C=US, O, [OU,] CN; see [rawSubjectIn].
+func rawSubject(organization, unit, commonName string) ([]byte, error) {
+	return rawSubjectIn(batchCountry, organization, unit, commonName)
+}
+
+// rawSubjectIn encodes a subject C, O, [OU,] CN with C as PrintableString and
 // the rest as UTF8String, as WebAuthn L3 §8.2.1 asks. pkix.Name would pick
 // PrintableString wherever the text allows it.
-func rawSubject(organization, unit, commonName string) ([]byte, error) {
+func rawSubjectIn(country, organization, unit, commonName string) ([]byte, error) {
 	utf8String := func(s string) asn1.RawValue {
 		return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagUTF8String, Bytes: []byte(s)}
 	}
 	rdns := pkix.RDNSequence{
-		{{Type: oidCountry(), Value: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagPrintableString, Bytes: []byte(batchCountry)}}},
+		{{Type: oidCountry(), Value: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagPrintableString, Bytes: []byte(country)}}},
 		{{Type: oidOrganization(), Value: utf8String(organization)}},
 	}
 	if unit != "" {

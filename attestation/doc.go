@@ -12,15 +12,27 @@
 //     WebAuthn L3 §8.2.
 //   - [Packed]: "packed" full (basic) attestation with an x5c chain,
 //     WebAuthn L3 §8.2.
-//   - [U2FRegisterSignature]: the attestation signature of a U2F
-//     registration, FIDO U2F Raw Message Formats §4.3, which the
-//     "fido-u2f" format (WebAuthn L3 §8.6) carries unchanged.
+//   - [FIDOU2F]: the "fido-u2f" format, WebAuthn L3 §8.6, which carries
+//     [U2FRegisterSignature], the attestation signature of a U2F
+//     registration (FIDO U2F Raw Message Formats §4.3), unchanged.
+//   - [TPM]: the "tpm" format, WebAuthn L3 §8.3, built in software: the
+//     TPMT_PUBLIC and TPMS_ATTEST structures of TPM 2.0 Part 2 (encoded with
+//     go-tpm's tpm2 package) signed by an attestation identity key.
 //
-// # Batch attestation
+// [Formats] lists them, for getInfo's attestationFormats.
 //
-// [NewBatch] issues a root CA, an intermediate CA and a batch (leaf)
-// certificate that meets every rule of WebAuthn L3 §8.2.1 for packed
-// attestation certificates; [ParseBatch] loads a stored one.
+// # Certificates
+//
+// [NewCA] issues a test root CA and an intermediate CA. [CA.IssueBatch]
+// issues batch certificates that meet every rule of WebAuthn L3 §8.2.1 for
+// packed (and fido-u2f) attestation, enterprise attestation certificates
+// with id-fido-gen-ce-sernum (CTAP 2.1 §7.1), and, through [BatchOptions],
+// certificates that break one rule on purpose for relying parties' negative
+// tests. [NewAIK] issues TPM AIK certificates (WebAuthn L3 §8.3.1).
+// [NewBatch] is NewCA and IssueBatch in one step; [ParseBatch] loads a
+// stored batch. [CA.MarshalPEM], [ParseCAPEM], [Batch.MarshalPEM] and
+// [ImportBatch] move them through PEM files; ImportBatch checks a hardware
+// team's own batch against every rule before anything uses it.
 //
 // [Sign] is the one place that turns a [crypto.Signer] and a COSE algorithm
 // into a signature in the encoding WebAuthn expects; assertions reuse it.

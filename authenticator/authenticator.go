@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/ctap2"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+	// CA issues attestation certificates at each start. Nil means the
+	// device makes its own batch chain once and keeps it in the store.
+	CA *attestation.CA
 }
 
 // Authenticator is one CTAP2 authenticator. Its methods are safe for
@@ -46,6 +50,7 @@ type Authenticator struct {
 	rand     io.Reader
 	now      func() time.Time
 	log      *slog.Logger
+	ca       *attestation.CA
 
 	mu  sync.Mutex
 	dev *deviceState
@@ -74,6 +79,7 @@ func New(cfg Config) (*Authenticator, error) {
 		rand:     cfg.Rand,
 		now:      cfg.Now,
 		log:      cfg.Logger,
+		ca:       cfg.CA,
 	}
 	if a.presence == nil {
 		a.presence = AlwaysPresent

@@ -19,6 +19,14 @@ func (a *Authenticator) getInfo() ([]byte, error) {
 		Transports:               p.Transports,
 		FirmwareVersion:          p.FirmwareVersion,
 	}
+	// attestationFormats is listed only when the profile names its
+	// formats, as CTAP 2.1 keys do not report it.
+	if len(p.AttestationFormats) > 0 {
+		info.AttestationFormats = a.attestationFormats()
+	}
+	if p.EnterpriseAttestation != "" {
+		info.Options["ep"] = true
+	}
 	for _, alg := range p.Algorithms {
 		info.Algorithms = append(info.Algorithms, ctap2.CredentialParam{Type: ctap2.PublicKeyCredentialType, Alg: alg})
 	}

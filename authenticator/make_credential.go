@@ -2,11 +2,9 @@ package authenticator
 
 import (
 	"context"
-	"crypto"
 	"fmt"
 	"slices"
 
-	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
 )
@@ -40,9 +38,9 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	if req.EnterpriseAttestation != 0 {
-		// Step 9: enterprise attestation is not offered by this profile.
-		return nil, fmt.Errorf("makeCredential: enterpriseAttestation: %w", ctap2.ErrInvalidParameter)
+	enterprise, err := a.enterpriseAttestation(req.EnterpriseAttestation, req.RP.ID)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
 
 	dev, err := a.device()
@@ -90,7 +88,7 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	}
 	authData, err := (&ctap2.AuthData{
 		RPIDHash:  rpIDHash,
-		Flags:     ctap2.FlagUP | a.backupFlags(),
+		Flags:     a.flags(true),
 		SignCount: counter,
 		Attested: &ctap2.AttestedCredential{
 			AAGUID:       a.profile.AAGUID,
@@ -101,7 +99,8 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	stmt, err := a.attest(dev, authData, req.ClientDataHash, key, alg)
+	mode := a.chooseAttestation(req.AttestationFormatsPreference, alg)
+	stmt, err := a.attest(dev, mode, enterprise, authData, req.ClientDataHash, key, alg)
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
@@ -121,7 +120,7 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 			return nil, fmt.Errorf("makeCredential: storing credential: %w", err)
 		}
 	}
-	return ctap2.Marshal(ctap2.MakeCredentialResponse{Format: stmt.Format, AuthData: authData, AttStmt: stmt.Stmt})
+	return ctap2.Marshal(ctap2.MakeCredentialResponse{Format: stmt.Format, AuthData: authData, AttStmt: stmt.Stmt, EPAtt: enterprise})
 }
 
 // checkCommonParameters applies the size rules shared by makeCredential and
@@ -222,26 +221,4 @@ func (a *Authenticator) credentialExists(dev *deviceState, rpIDHash [32]byte, id
 	}
 	_, err = a.store.Credential(id)
 	return err == nil
-}
-
-func (a *Authenticator) backupFlags() ctap2.Flags {
-	var f ctap2.Flags
-	if a.profile.BackupEligible {
-		f |= ctap2.FlagBE
-	}
-	if a.profile.BackupState {
-		f |= ctap2.FlagBS
-	}
-	return f
-}
-
-// attest makes the attestation statement the profile asks for.
-func (a *Authenticator) attest(dev *deviceState, authData, clientDataHash []byte, key crypto.Signer, alg ctap2.Alg) (attestation.Statement, error) {
-	switch a.profile.Attestation {
-	case AttestationNone:
-		return attestation.None(), nil
-	case AttestationSelf:
-		return attestation.Self(authData, clientDataHash, key, alg)
-	}
-	return attestation.Packed(authData, clientDataHash, dev.batch.Key, dev.batch.Chain)
 }

@@ -12,11 +12,21 @@ import (
 	"github.com/softkeydev/softkey/ctap2"
 )
 
-// Attestation formats a profile can ask for in this version.
+// Attestation modes a profile can ask for. Each is a WebAuthn attestation
+// statement format (WebAuthn L3 §8), except self, which is packed signed
+// by the credential key itself.
 const (
-	AttestationPacked = "packed" // full attestation with the batch certificate chain
-	AttestationSelf   = "self"   // packed self attestation
-	AttestationNone   = "none"
+	AttestationPacked  = "packed"   // full attestation with the batch certificate chain
+	AttestationSelf    = "self"     // packed self attestation
+	AttestationTPM     = "tpm"      // tpm, certified by an attestation identity key (AIK)
+	AttestationFIDOU2F = "fido-u2f" // fido-u2f, with the batch certificate
+	AttestationNone    = "none"
+)
+
+// Enterprise attestation modes (CTAP 2.1 §7.1).
+const (
+	EnterpriseVendor   = "vendor"   // vendor-facilitated: only for the RP IDs listed in the profile
+	EnterprisePlatform = "platform" // platform-managed: for any RP the platform asks for
 )
 
 // Counter policies (WebAuthn L3 §6.1.1).
@@ -93,11 +103,25 @@ func (algs *Algorithms) UnmarshalYAML(n *yaml.Node) error {
 // does: what getInfo reports, which algorithms and attestation it uses, how
 // it counts signatures. It is data, checked once by Validate.
 type Profile struct {
-	Name        string     `yaml:"name"`
-	AAGUID      AAGUID     `yaml:"aaguid"`
-	Versions    []string   `yaml:"versions"`
-	Algorithms  Algorithms `yaml:"algorithms"`
-	Attestation string     `yaml:"attestation"`
+	Name       string     `yaml:"name"`
+	AAGUID     AAGUID     `yaml:"aaguid"`
+	Versions   []string   `yaml:"versions"`
+	Algorithms Algorithms `yaml:"algorithms"`
+	// Attestation is the mode used when the request states no preference.
+	Attestation string `yaml:"attestation"`
+	// AttestationFormats are the modes a request may choose among with
+	// attestationFormatsPreference (CTAP 2.2); getInfo lists their
+	// statement formats. Empty means only Attestation. "none" is always
+	// allowed.
+	AttestationFormats []string `yaml:"attestation_formats"`
+	// EnterpriseAttestation is "" (not supported), vendor or platform.
+	EnterpriseAttestation string `yaml:"enterprise_attestation"`
+	// EnterpriseRPIDs are the RP IDs vendor-facilitated enterprise
+	// attestation is given to.
+	EnterpriseRPIDs []string `yaml:"enterprise_rp_ids"`
+	// Negative switches make the key misbehave on purpose, so that relying
+	// parties can be tested on what they must reject.
+	Negative Negative `yaml:"negative"`
 	// CertificateOrganization names the vendor in the batch certificate.
 	CertificateOrganization string `yaml:"certificate_organization"`
 	Counter                 string `yaml:"counter"`
@@ -117,6 +141,86 @@ type Profile struct {
 	FirmwareVersion          uint64   `yaml:"firmware_version"`
 	// ResetWindow refuses reset more than 10 s after power-up, as real keys do.
 	ResetWindow bool `yaml:"reset_window"`
+	// USB is what the key shows on a USB HID wire (the uhid transport).
+	USB USB `yaml:"usb"`
+}
+
+// USB is the identity a key shows on a USB HID wire: what browsers, udev
+// rules and `fido2-token -L` see of it. In YAML the IDs are integers, for
+// example vendor_id: 0x1209.
+type USB struct {
+	// VendorID and ProductID are the USB IDs. Some sandboxes (snap's
+	// u2f-devices interface, for one) admit only the IDs of keys they
+	// know, which a profile can borrow.
+	VendorID  uint16 `yaml:"vendor_id"`
+	ProductID uint16 `yaml:"product_id"`
+	// Product is the device name, at most 127 bytes (the kernel keeps no
+	// more of a HID device's name).
+	Product string `yaml:"product"`
+	// Serial is the serial number, at most 63 bytes. Empty means one is
+	// derived for the device: from its vault, or at random for a key in
+	// memory.
+	Serial string `yaml:"serial"`
+}
+
+// Softkey's default USB identity: the pid.codes vendor ID for open-source
+// projects (0x1209) and its test product ID 0x0001 ("pid.codes Test PID"
+// in usb.ids), meant for testing and never given to a product. So no
+// driver, udev rule or allow-list mistakes the key for a real model. A
+// product ID of softkey's own, registered at pid.codes, would replace it
+// for releases.
+const (
+	defaultUSBVendorID  = 0x1209
+	defaultUSBProductID = 0x0001
+)
+
+// validate checks the USB identity against the kernel's limits (the
+// name and uniq fields of struct uhid_create2_req, include/uapi/linux/uhid.h).
+func (u USB) validate() []error {
+	var errs []error
+	switch {
+	case u.Product == "":
+		errs = append(errs, errors.New("usb.product: must not be empty"))
+	case len(u.Product) > 127:
+		errs = append(errs, fmt.Errorf("usb.product: %d bytes, at most 127 fit", len(u.Product)))
+	case strings.IndexByte(u.Product, 0) >= 0:
+		errs = append(errs, errors.New("usb.product: must not hold a NUL byte"))
+	}
+	switch {
+	case len(u.Serial) > 63:
+		errs = append(errs, fmt.Errorf("usb.serial: %d bytes, at most 63 fit", len(u.Serial)))
+	case strings.IndexByte(u.Serial, 0) >= 0:
+		errs = append(errs, errors.New("usb.serial: must not hold a NUL byte"))
+	}
+	return errs
+}
+
+// Negative holds the switches that make a key misbehave on purpose. The
+// first three are named after the WebDriver virtual authenticator's
+// response overrides (Chrome DevTools WebAuthn.setResponseOverrideBits).
+type Negative struct {
+	// BogusSignature zeroes the signature of assertions, attestations or
+	// both: "", "assertion", "attestation", "both".
+	BogusSignature string `yaml:"bogus_signature"`
+	// BadUP clears the UP flag although the user was present.
+	BadUP bool `yaml:"bad_up"`
+	// BadUV clears the UV flag although the user was verified.
+	BadUV bool `yaml:"bad_uv"`
+	// CertificateAAGUIDMismatch puts another AAGUID into the attestation
+	// certificate than into authenticator data.
+	CertificateAAGUIDMismatch bool `yaml:"certificate_aaguid_mismatch"`
+	// CertificateExpired and CertificateNotYetValid issue the attestation
+	// certificate outside its validity period.
+	CertificateExpired     bool `yaml:"certificate_expired"`
+	CertificateNotYetValid bool `yaml:"certificate_not_yet_valid"`
+	// ForeignRoot chains the attestation certificate to a root that no
+	// metadata names.
+	ForeignRoot bool `yaml:"foreign_root"`
+	// CounterBackwards makes each assertion's signature counter lower
+	// than the one before.
+	CounterBackwards bool `yaml:"counter_backwards"`
+	// InconsistentBackupFlags sets BS without BE (WebAuthn L3 §6.1.3).
+	InconsistentBackupFlags bool `yaml:"inconsistent_backup_flags"`
 }
 
 // DefaultAAGUID is softkey's own AAGUID, a random UUID chosen for this
@@ -143,6 +247,7 @@ func DefaultProfile() *Profile {
 		Transports:                 []string{"usb"},
 		FirmwareVersion:            1,
 		ResetWindow:                true,
+		USB:                        USB{VendorID: defaultUSBVendorID, ProductID: defaultUSBProductID, Product: "softkey"},
 	}
 }
 
@@ -165,6 +270,14 @@ func LoadProfile(path string) (*Profile, error) {
 	return p, nil
 }
 
+func validAttestation(mode string) bool {
+	switch mode {
+	case AttestationPacked, AttestationSelf, AttestationTPM, AttestationFIDOU2F, AttestationNone:
+		return true
+	}
+	return false
+}
+
 // Validate checks that the profile describes an authenticator this version
 // can be.
 func (p *Profile) Validate() error {
@@ -179,18 +292,34 @@ func (p *Profile) Validate() error {
 			errs = append(errs, fmt.Errorf("algorithms: %v is not supported", alg))
 		}
 	}
-	switch p.Attestation {
-	case AttestationPacked, AttestationSelf, AttestationNone:
+	if !validAttestation(p.Attestation) {
+		errs = append(errs, fmt.Errorf("attestation: %q is not one of packed, self, tpm, fido-u2f, none", p.Attestation))
+	}
+	for _, f := range p.AttestationFormats {
+		if !validAttestation(f) {
+			errs = append(errs, fmt.Errorf("attestation_formats: %q is not one of packed, self, tpm, fido-u2f, none", f))
+		}
+	}
+	switch p.EnterpriseAttestation {
+	case "", EnterpriseVendor, EnterprisePlatform:
 	default:
-		errs = append(errs, fmt.Errorf("attestation: %q is not one of packed, self, none", p.Attestation))
+		errs = append(errs, fmt.Errorf("enterprise_attestation: %q is not one of vendor, platform or empty", p.EnterpriseAttestation))
+	}
+	if p.EnterpriseAttestation == EnterpriseVendor && len(p.EnterpriseRPIDs) == 0 {
+		errs = append(errs, errors.New("enterprise_rp_ids: vendor-facilitated enterprise attestation needs at least one RP ID"))
+	}
+	switch p.Negative.BogusSignature {
+	case "", "assertion", "attestation", "both":
+	default:
+		errs = append(errs, fmt.Errorf("negative.bogus_signature: %q is not one of assertion, attestation, both or empty", p.Negative.BogusSignature))
 	}
 	switch p.Counter {
 	case CounterPerCredential, CounterGlobal, CounterZero:
 	default:
 		errs = append(errs, fmt.Errorf("counter: %q is not one of per-credential, global, zero", p.Counter))
 	}
-	if p.BackupState && !p.BackupEligible {
-		errs = append(errs, errors.New("backup_state: a credential cannot be backed up without being backup eligible"))
+	if p.BackupState && !p.BackupEligible && !p.Negative.InconsistentBackupFlags {
+		errs = append(errs, errors.New("backup_state: a credential cannot be backed up without being backup eligible (negative.inconsistent_backup_flags does it on purpose)"))
 	}
 	if p.MaxMsgSize < 1024 || p.MaxMsgSize > 7609 {
 		errs = append(errs, fmt.Errorf("max_msg_size: %d is outside 1024..7609", p.MaxMsgSize))
@@ -204,5 +333,6 @@ func (p *Profile) Validate() error {
 	if len(p.Versions) == 0 {
 		errs = append(errs, errors.New("versions: at least one is needed"))
 	}
+	errs = append(errs, p.USB.validate()...)
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package authenticator
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,7 +38,7 @@ func TestLoadProfileRejects(t *testing.T) {
 		"bad aaguid":             "aaguid: not-a-uuid\n",
 		"unsupported algorithm":  "algorithms: [-35]\n",
 		"unknown algorithm name": "algorithms: [ES999]\n",
-		"bad attestation":        "attestation: tpm\n",
+		"bad attestation":        "attestation: android-key\n",
 		"backup state alone":     "backup_state: true\n",
 		"message size":           "max_msg_size: 100\n",
 	}
@@ -47,6 +48,52 @@ func TestLoadProfileRejects(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
 			_, err := LoadProfile(path)
 			require.Error(t, err)
+		})
+	}
+}
+
+func TestProfileUSB(t *testing.T) {
+	def := DefaultProfile().USB
+	require.Equal(t, USB{VendorID: 0x1209, ProductID: 0x0001, Product: "softkey"}, def,
+		"default: pid.codes test IDs, product softkey, serial derived")
+
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`usb:
+  vendor_id: 0x1050
+  product_id: 1031
+  product: Test Key
+  serial: "0001"
+`), 0o600))
+	p, err := LoadProfile(path)
+	require.NoError(t, err)
+	require.Equal(t, USB{VendorID: 0x1050, ProductID: 0x0407, Product: "Test Key", Serial: "0001"}, p.USB)
+
+	require.NoError(t, os.WriteFile(path, []byte("usb:\n  serial: abc\n"), 0o600))
+	p, err = LoadProfile(path)
+	require.NoError(t, err)
+	require.Equal(t, USB{VendorID: 0x1209, ProductID: 0x0001, Product: "softkey", Serial: "abc"}, p.USB,
+		"unset usb fields keep defaults")
+
+	longest := DefaultProfile()
+	longest.USB.Product = strings.Repeat("p", 127)
+	longest.USB.Serial = strings.Repeat("s", 63)
+	require.NoError(t, longest.Validate(), "127-byte product and 63-byte serial fit")
+
+	rejects := map[string]struct{ yaml, want string }{
+		"vendor ID above 16 bits": {"usb:\n  vendor_id: 65536\n", "uint16"},
+		"negative product ID":     {"usb:\n  product_id: -1\n", "uint16"},
+		"product ID not a number": {"usb:\n  product_id: yubikey\n", "uint16"},
+		"empty product":           {"usb:\n  product: \"\"\n", "usb.product: must not be empty"},
+		"product too long":        {"usb:\n  product: " + strings.Repeat("p", 128) + "\n", "usb.product: 128 bytes"},
+		"serial too long":         {"usb:\n  serial: " + strings.Repeat("s", 64) + "\n", "usb.serial: 64 bytes"},
+		"NUL in serial":           {"usb:\n  serial: \"a\\0b\"\n", "usb.serial: must not hold a NUL byte"},
+		"unknown usb field":       {"usb:\n  manufacturer: me\n", "manufacturer"},
+	}
+	for name, tt := range rejects {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(path, []byte(tt.yaml), 0o600))
+			_, err := LoadProfile(path)
+			require.ErrorContains(t, err, tt.want, "profile:\n%s", tt.yaml)
 		})
 	}
 }

@@ -4,7 +4,9 @@
 Reads a JSON list of cases from stdin:
 
     [{"name": str, "attestation_object": hex, "client_data_hash": hex,
-      "root": hex (optional DER trust anchor)}]
+      "root": hex (optional DER trust anchor),
+      "intermediates": [hex] (optional DER CA certificates the relying
+                       party knows, put between x5c and root)}]
 
 and writes a JSON list of results to stdout:
 
@@ -28,6 +30,10 @@ def verify(case):
     cdh = bytes.fromhex(case["client_data_hash"])
     result = Attestation.for_type(obj.fmt)().verify(obj.att_statement, obj.auth_data, cdh)
     chain = list(obj.att_statement.get("x5c") or [])
+    for der in case.get("intermediates") or []:
+        der = bytes.fromhex(der)
+        if der not in chain:
+            chain.append(der)
     root = case.get("root")
     if root:
         root = bytes.fromhex(root)

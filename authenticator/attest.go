@@ -1,0 +1,153 @@
+package authenticator
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+
+	"github.com/softkeydev/softkey/attestation"
+	"github.com/softkeydev/softkey/ctap2"
+)
+
+// statementFormat is the WebAuthn attestation statement format a mode
+// produces.
+func statementFormat(mode string) string {
+	if mode == AttestationSelf {
+		return attestation.FormatPacked
+	}
+	return mode
+}
+
+// attestationModes are the modes a request may choose among.
+func (a *Authenticator) attestationModes() []string {
+	if len(a.profile.AttestationFormats) > 0 {
+		return a.profile.AttestationFormats
+	}
+	return []string{a.profile.Attestation}
+}
+
+// attestationFormats is getInfo's attestationFormats (CTAP 2.2 §6.4, 0x16):
+// the statement formats the modes produce, "none" included.
+func (a *Authenticator) attestationFormats() []string {
+	var out []string
+	for _, m := range append(a.attestationModes(), AttestationNone) {
+		if f := statementFormat(m); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// chooseAttestation picks the mode for a registration: the first format
+// of the request's preference that the profile offers, else the profile's
+// default (CTAP 2.2 §6.1.2 step 9, attestationFormatsPreference). fido-u2f
+// can only attest P-256 credentials; others get packed instead.
+func (a *Authenticator) chooseAttestation(preference []string, alg ctap2.Alg) string {
+	mode := a.profile.Attestation
+pick:
+	for _, f := range preference {
+		for _, m := range append(a.attestationModes(), AttestationNone) {
+			if statementFormat(m) == f {
+				mode = m
+				break pick
+			}
+		}
+	}
+	if mode == AttestationFIDOU2F && alg != ctap2.AlgES256 {
+		return AttestationPacked
+	}
+	return mode
+}
+
+// enterpriseAttestation decides whether a registration gets enterprise
+// attestation (CTAP 2.1 §6.1.2 step 9, §7.1).
+func (a *Authenticator) enterpriseAttestation(requested uint64, rpID string) (bool, error) {
+	if requested == 0 {
+		return false, nil
+	}
+	if a.profile.EnterpriseAttestation == "" {
+		return false, fmt.Errorf("enterpriseAttestation %d without enterprise attestation: %w", requested, ctap2.ErrInvalidParameter)
+	}
+	if requested != 1 && requested != 2 {
+		return false, fmt.Errorf("enterpriseAttestation %d: %w", requested, ctap2.ErrInvalidOption)
+	}
+	// A vendor-facilitated authenticator may treat a platform-managed
+	// request like a vendor-facilitated one (§7.1.2), which is what we do.
+	if requested == 2 && a.profile.EnterpriseAttestation == EnterprisePlatform {
+		return true, nil
+	}
+	return slices.Contains(a.profile.EnterpriseRPIDs, rpID), nil
+}
+
+// attest makes the attestation statement for a new credential.
+func (a *Authenticator) attest(dev *deviceState, mode string, enterprise bool, authData, clientDataHash []byte, key crypto.Signer, alg ctap2.Alg) (attestation.Statement, error) {
+	var stmt attestation.Statement
+	var err error
+	switch {
+	case enterprise:
+		stmt, err = attestation.Packed(authData, clientDataHash, dev.enterprise.Key, dev.enterprise.Chain)
+	case mode == AttestationNone:
+		return attestation.None(), nil
+	case mode == AttestationSelf:
+		stmt, err = attestation.Self(authData, clientDataHash, key, alg)
+	case mode == AttestationFIDOU2F:
+		stmt, err = attestation.FIDOU2F(authData, clientDataHash, dev.batch.Key, dev.batch.Chain[0])
+	case mode == AttestationTPM:
+		stmt, err = attestation.TPM(authData, clientDataHash, key.Public(), alg, dev.aik.Key, dev.aik.Chain, a.tpmInfo())
+	default:
+		stmt, err = attestation.Packed(authData, clientDataHash, dev.batch.Key, dev.batch.Chain)
+	}
+	if err != nil {
+		return stmt, fmt.Errorf("%s attestation: %w", mode, err)
+	}
+	if a.bogusSignature("attestation") {
+		return zeroStatementSignature(stmt)
+	}
+	return stmt, nil
+}
+
+// tpmInfo describes the TPM that tpm attestation claims to come from. It has
+// the shape of Windows Hello's statements (an RSA AIK signing with RS1 and a
+// credential key with an authPolicy), which is the one every verifier
+// accepts: libfido2 takes no other. The manufacturer is the FIDO
+// conformance ID, never a real vendor's.
+func (a *Authenticator) tpmInfo() attestation.TPMInfo {
+	policy := sha256.Sum256([]byte("softkey tpm credential policy"))
+	return attestation.TPMInfo{
+		Manufacturer:    attestation.TPMManufacturerFIDO,
+		Model:           "softkey",
+		FirmwareVersion: a.profile.FirmwareVersion << 32,
+		AIKAlg:          attestation.AlgRS1,
+		AuthPolicy:      policy[:],
+	}
+}
+
+// bogusSignature reports whether the negative switch zeroes signatures of
+// the given kind ("assertion" or "attestation").
+func (a *Authenticator) bogusSignature(kind string) bool {
+	s := a.profile.Negative.BogusSignature
+	return s == kind || s == "both"
+}
+
+// zeroStatementSignature replaces the statement's signature by zeros of the
+// same length, as the WebDriver isBogusSignature override does.
+func zeroStatementSignature(stmt attestation.Statement) (attestation.Statement, error) {
+	var m map[string]ctap2.RawMessage
+	if err := ctap2.Unmarshal(stmt.Stmt, &m); err != nil {
+		return stmt, fmt.Errorf("bogus signature: %w", err)
+	}
+	var sig []byte
+	if err := ctap2.Unmarshal(m["sig"], &sig); err != nil {
+		return stmt, fmt.Errorf("bogus signature: %w", err)
+	}
+	zero, err := ctap2.Marshal(make([]byte, len(sig)))
+	if err != nil {
+		return stmt, err
+	}
+	m["sig"] = zero
+	if stmt.Stmt, err = ctap2.Marshal(m); err != nil {
+		return stmt, fmt.Errorf("bogus signature: %w", err)
+	}
+	return stmt, nil
+}
