@@ -38,6 +38,10 @@ type Config struct {
 	// CA issues attestation certificates at each start. Nil means the
 	// device makes its own batch chain once and keeps it in the store.
 	CA *attestation.CA
+	// Batch, when set, is the batch attestation key and chain to use as
+	// is, for example one a hardware team imported; its AAGUID must be the
+	// profile's.
+	Batch *attestation.Batch
 }
 
 // Authenticator is one CTAP2 authenticator. Its methods are safe for
@@ -51,6 +55,7 @@ type Authenticator struct {
 	now      func() time.Time
 	log      *slog.Logger
 	ca       *attestation.CA
+	batch    *attestation.Batch
 
 	mu  sync.Mutex
 	dev *deviceState
@@ -80,6 +85,12 @@ func New(cfg Config) (*Authenticator, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		ca:       cfg.CA,
+		batch:    cfg.Batch,
+	}
+	if a.batch != nil {
+		if err := a.batch.CheckAAGUID(a.profile.AAGUID); err != nil {
+			return nil, fmt.Errorf("authenticator: batch certificate: %w", err)
+		}
 	}
 	if a.presence == nil {
 		a.presence = AlwaysPresent

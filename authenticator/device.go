@@ -58,13 +58,16 @@ func (a *Authenticator) device() (*deviceState, error) {
 		}
 		return ca, nil
 	}
-	if a.ca == nil && !a.profile.Negative.breaksCertificate() {
+	switch {
+	case a.batch != nil && !a.profile.Negative.breaksCertificate():
+		dev.batch = a.batch
+	case a.ca == nil && !a.profile.Negative.breaksCertificate():
 		var reissued bool
 		if dev.batch, reissued, err = a.storedBatch(d); err != nil {
 			return nil, err
 		}
 		changed = changed || reissued
-	} else {
+	default:
 		ca, err := issuer()
 		if err != nil {
 			return nil, err

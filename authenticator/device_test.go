@@ -126,3 +126,23 @@ func TestEnterpriseAttestationCertificate(t *testing.T) {
 	require.False(t, resp.EPAtt, "unlisted RP gets ordinary attestation")
 	require.False(t, hasSernum(chain[0]), "sernum never in an ordinary batch certificate")
 }
+
+func TestConfiguredBatchIsUsedAsIs(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ca, err := attestation.NewCA(rand.NewChaCha8([32]byte{1}), now, "Example Vendor")
+	require.NoError(t, err)
+	p := DefaultProfile()
+	batch, err := ca.IssueBatch(rand.NewChaCha8([32]byte{2}), now, p.AAGUID, attestation.BatchOptions{})
+	require.NoError(t, err)
+
+	a, err := New(Config{Profile: p, Store: &store.Memory{}, Keys: keys.NewSoftware(nil), Batch: batch, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	k := &testKey{Authenticator: a, t: t, presence: &testPresence{}}
+	chain, _ := attestationChain(t, k, mcRequest("example.org", "alice"))
+	require.Equal(t, batch.Chain[0], chain[0].Raw)
+
+	other := DefaultProfile()
+	other.AAGUID[0] ^= 1
+	_, err = New(Config{Profile: other, Store: &store.Memory{}, Keys: keys.NewSoftware(nil), Batch: batch})
+	require.ErrorContains(t, err, "batch certificate")
+}
