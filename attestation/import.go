@@ -57,13 +57,23 @@ func ImportBatch(certChainPEM, keyPEM []byte, aaguid [16]byte) (*Batch, error) {
 		return nil, fmt.Errorf("importing batch attestation: batch certificate: %w", err)
 	}
 	if got != aaguid {
-		return nil, fmt.Errorf("importing batch attestation: batch certificate: AAGUID is %s, want %s (the profile's)", formatUUID(got), formatUUID(aaguid))
+		return nil, fmt.Errorf("importing batch attestation: batch certificate: %w", &AAGUIDMismatchError{Certificate: got, Profile: aaguid})
 	}
 	chain := make([][]byte, len(certs))
 	for i, c := range certs {
 		chain[i] = bytes.Clone(c.Raw)
 	}
 	return &Batch{Key: key, Chain: chain}, nil
+}
+
+// AAGUIDMismatchError reports a batch certificate made for another model:
+// its id-fido-gen-ce-aaguid extension is not the profile's AAGUID.
+type AAGUIDMismatchError struct {
+	Certificate, Profile [16]byte
+}
+
+func (e *AAGUIDMismatchError) Error() string {
+	return fmt.Sprintf("AAGUID is %s, want %s (the profile's)", formatUUID(e.Certificate), formatUUID(e.Profile))
 }
 
 // checkChain checks that certs[i] is issued by certs[i+1] and that the last

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -256,6 +257,12 @@ func TestImportBatch(t *testing.T) {
 			b, err := ImportBatch(chain, keyPEM, testAAGUID)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ImportBatch = %v, %v; want error containing %q", b, err, tt.want)
+			}
+			var mismatch *AAGUIDMismatchError
+			if isMismatch := errors.As(err, &mismatch); isMismatch != (tt.name == "AAGUID of another model") {
+				t.Errorf("errors.As(%v, *AAGUIDMismatchError) = %v", err, isMismatch)
+			} else if isMismatch && mismatch.Profile != testAAGUID {
+				t.Errorf("AAGUIDMismatchError.Profile = %x, want %x", mismatch.Profile, testAAGUID)
 			}
 			t.Logf("%v", err)
 		})

@@ -60,6 +60,19 @@ pick:
 	return mode
 }
 
+// attestedAAGUID is the AAGUID written into attested credential data. A
+// fido-u2f statement comes with sixteen zero bytes there, as from a U2F
+// authenticator, which has none, and whose registration a client converts
+// with a zero AAGUID (tpm-and-attestation §3.4, §3.7). A relying party
+// finds the model's metadata by the attestation certificate's key
+// identifier instead (MDS attestationCertificateKeyIdentifiers).
+func (a *Authenticator) attestedAAGUID(mode string, enterprise bool) AAGUID {
+	if mode == AttestationFIDOU2F && !enterprise {
+		return AAGUID{}
+	}
+	return a.profile.AAGUID
+}
+
 // enterpriseAttestation decides whether a registration gets enterprise
 // attestation (CTAP 2.1 §6.1.2 step 9, §7.1).
 func (a *Authenticator) enterpriseAttestation(requested uint64, rpID string) (bool, error) {

@@ -86,12 +86,13 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
+	mode := a.chooseAttestation(req.AttestationFormatsPreference, alg)
 	authData, err := (&ctap2.AuthData{
 		RPIDHash:  rpIDHash,
 		Flags:     a.flags(true),
 		SignCount: counter,
 		Attested: &ctap2.AttestedCredential{
-			AAGUID:       a.profile.AAGUID,
+			AAGUID:       a.attestedAAGUID(mode, enterprise),
 			CredentialID: credID,
 			PublicKey:    publicKey,
 		},
@@ -99,7 +100,6 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	mode := a.chooseAttestation(req.AttestationFormatsPreference, alg)
 	stmt, err := a.attest(dev, mode, enterprise, authData, req.ClientDataHash, key, alg)
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)

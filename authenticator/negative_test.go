@@ -123,16 +123,18 @@ func TestEnterpriseAttestationRequests(t *testing.T) {
 
 func TestAttestationModes(t *testing.T) {
 	tests := []struct {
-		mode string
-		alg  ctap2.Alg
-		want string
+		mode       string
+		alg        ctap2.Alg
+		want       string
+		zeroAAGUID bool
 	}{
-		{AttestationTPM, ctap2.AlgES256, "tpm"},
-		{AttestationTPM, ctap2.AlgRS256, "tpm"},
-		{AttestationFIDOU2F, ctap2.AlgES256, "fido-u2f"},
-		{AttestationFIDOU2F, ctap2.AlgEdDSA, "packed"}, // fido-u2f attests P-256 keys only
-		{AttestationSelf, ctap2.AlgEdDSA, "packed"},
-		{AttestationNone, ctap2.AlgES256, "none"},
+		{AttestationTPM, ctap2.AlgES256, "tpm", false},
+		{AttestationTPM, ctap2.AlgRS256, "tpm", false},
+		// fido-u2f comes with a zero AAGUID, as a U2F registration does.
+		{AttestationFIDOU2F, ctap2.AlgES256, "fido-u2f", true},
+		{AttestationFIDOU2F, ctap2.AlgEdDSA, "packed", false}, // fido-u2f attests P-256 keys only
+		{AttestationSelf, ctap2.AlgEdDSA, "packed", false},
+		{AttestationNone, ctap2.AlgES256, "none", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode+" "+tt.alg.String(), func(t *testing.T) {
@@ -140,6 +142,13 @@ func TestAttestationModes(t *testing.T) {
 			p.Attestation = tt.mode
 			resp, _ := newTestKey(t, p).makeCredential(mcRequest("example.org", "alice", tt.alg))
 			require.Equal(t, tt.want, resp.Format)
+			ad, err := ctap2.ParseAuthData(resp.AuthData)
+			require.NoError(t, err)
+			want := p.AAGUID
+			if tt.zeroAAGUID {
+				want = AAGUID{}
+			}
+			require.Equal(t, want, AAGUID(ad.Attested.AAGUID), "AAGUID in attested credential data")
 		})
 	}
 }

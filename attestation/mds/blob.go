@@ -54,10 +54,11 @@ type payload struct {
 // it is the trust anchor itself: give the signing certificate with its
 // intermediate.
 //
-// Every entry is checked before anything is signed: each needs an AAGUID,
-// a status report, a date of last status change and a complete FIDO2
-// statement (FIDO Metadata Statement v3.0 §4), and no AAGUID may appear
-// twice. A statement without an AAGUID or a legal header takes the
+// Every entry is checked before anything is signed: each needs an AAGUID
+// (a U2F entry: attestation certificate key identifiers), a status report,
+// a date of last status change and a complete statement (FIDO Metadata
+// Statement v3.0 §4), and no AAGUID or key identifier may appear twice. A
+// statement without an AAGUID, key identifiers or a legal header takes the
 // entry's and [LegalHeader]; the caller's entries are not modified.
 //
 // An *ecdsa.PrivateKey signs deterministically (RFC 6979), so the same
@@ -78,9 +79,13 @@ func EncodeBLOB(entries []Entry, no int, nextUpdate time.Time, signer crypto.Sig
 
 	filled := make([]Entry, len(entries))
 	seen := make(map[AAGUID]int, len(entries))
+	seenKeyIDs := make(map[string]int)
 	for i, e := range entries {
 		if e.MetadataStatement.AAGUID.IsZero() {
 			e.MetadataStatement.AAGUID = e.AAGUID
+		}
+		if len(e.MetadataStatement.AttestationCertificateKeyIdentifiers) == 0 {
+			e.MetadataStatement.AttestationCertificateKeyIdentifiers = e.AttestationCertificateKeyIdentifiers
 		}
 		if e.MetadataStatement.LegalHeader == "" {
 			e.MetadataStatement.LegalHeader = LegalHeader
@@ -88,10 +93,16 @@ func EncodeBLOB(entries []Entry, no int, nextUpdate time.Time, signer crypto.Sig
 		if err := e.validate(); err != nil {
 			return "", fmt.Errorf("mds: encoding BLOB: entries[%d] (%v): %w", i, e.AAGUID, err)
 		}
-		if j, dup := seen[e.AAGUID]; dup {
+		if j, dup := seen[e.AAGUID]; dup && !e.AAGUID.IsZero() {
 			return "", fmt.Errorf("mds: encoding BLOB: entries[%d] and entries[%d] have the same aaguid %v", j, i, e.AAGUID)
 		}
 		seen[e.AAGUID] = i
+		for _, id := range e.AttestationCertificateKeyIdentifiers {
+			if j, dup := seenKeyIDs[id]; dup {
+				return "", fmt.Errorf("mds: encoding BLOB: entries[%d] and entries[%d] have the same attestation certificate key identifier %s", j, i, id)
+			}
+			seenKeyIDs[id] = i
+		}
 		filled[i] = e
 	}
 

@@ -1,9 +1,16 @@
 package mds
 
 import (
+	"crypto/sha1" // RFC 5280 §4.2.1.2 method 1 key identifiers, as MDS uses them
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -113,11 +120,17 @@ func (r StatusReport) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// Entry is a Metadata BLOB Payload Entry (MDS 3.0 §3.1.1) for a FIDO2
-// model, identified by its AAGUID.
+// Entry is a Metadata BLOB Payload Entry (MDS 3.0 §3.1.1): a FIDO2 model,
+// identified by its AAGUID, or a U2F model, identified by the key
+// identifiers of its attestation certificates.
 type Entry struct {
-	AAGUID            AAGUID
-	MetadataStatement Statement
+	// AAGUID identifies a FIDO2 model; a U2F entry has none.
+	AAGUID AAGUID
+	// AttestationCertificateKeyIdentifiers identifies a U2F model (or a
+	// FIDO2 model's attestation certificates) by [KeyIdentifier]: lowercase
+	// hex, as relying parties look them up.
+	AttestationCertificateKeyIdentifiers []string
+	MetadataStatement                    Statement
 	// StatusReports are in the order they happened; the last one is the
 	// model's current status. At least one is required.
 	StatusReports []StatusReport
@@ -127,31 +140,49 @@ type Entry struct {
 
 // entryJSON is the wire form of an Entry.
 type entryJSON struct {
-	AAGUID                 AAGUID         `json:"aaguid"`
-	MetadataStatement      Statement      `json:"metadataStatement"`
-	StatusReports          []StatusReport `json:"statusReports"`
-	TimeOfLastStatusChange string         `json:"timeOfLastStatusChange"`
+	AAGUID                               AAGUID         `json:"aaguid,omitzero"`
+	AttestationCertificateKeyIdentifiers []string       `json:"attestationCertificateKeyIdentifiers,omitempty"`
+	MetadataStatement                    Statement      `json:"metadataStatement"`
+	StatusReports                        []StatusReport `json:"statusReports"`
+	TimeOfLastStatusChange               string         `json:"timeOfLastStatusChange"`
 }
 
 // MarshalJSON writes the entry with its date as YYYY-MM-DD.
 func (e Entry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(entryJSON{
-		AAGUID:                 e.AAGUID,
-		MetadataStatement:      e.MetadataStatement,
-		StatusReports:          nonNil(e.StatusReports),
-		TimeOfLastStatusChange: date(e.TimeOfLastStatusChange),
+		AAGUID:                               e.AAGUID,
+		AttestationCertificateKeyIdentifiers: e.AttestationCertificateKeyIdentifiers,
+		MetadataStatement:                    e.MetadataStatement,
+		StatusReports:                        nonNil(e.StatusReports),
+		TimeOfLastStatusChange:               date(e.TimeOfLastStatusChange),
 	})
 }
 
 // validate checks the entry and its statement; the statement's AAGUID
-// must be the entry's.
+// must be the entry's, and so must its key identifiers.
 func (e *Entry) validate() error {
 	var errs []error
-	if e.AAGUID.IsZero() {
+	switch {
+	case e.MetadataStatement.ProtocolFamily == ProtocolU2F:
+		if !e.AAGUID.IsZero() {
+			errs = append(errs, errors.New("aaguid: a U2F entry has none"))
+		}
+		if len(e.AttestationCertificateKeyIdentifiers) == 0 {
+			errs = append(errs, errors.New("attestationCertificateKeyIdentifiers: a U2F entry needs at least one"))
+		}
+	case e.AAGUID.IsZero():
 		errs = append(errs, errors.New("aaguid: a FIDO2 entry needs one"))
+	}
+	for i, id := range e.AttestationCertificateKeyIdentifiers {
+		if err := checkKeyIdentifier(id); err != nil {
+			errs = append(errs, fmt.Errorf("attestationCertificateKeyIdentifiers[%d]: %w", i, err))
+		}
 	}
 	if e.MetadataStatement.AAGUID != e.AAGUID {
 		errs = append(errs, fmt.Errorf("metadataStatement.aaguid: %v differs from the entry's %v", e.MetadataStatement.AAGUID, e.AAGUID))
+	}
+	if !slices.Equal(e.MetadataStatement.AttestationCertificateKeyIdentifiers, e.AttestationCertificateKeyIdentifiers) {
+		errs = append(errs, errors.New("metadataStatement.attestationCertificateKeyIdentifiers: differ from the entry's"))
 	}
 	if err := e.MetadataStatement.validate(); err != nil {
 		errs = append(errs, fmt.Errorf("metadataStatement: %w", err))
@@ -177,4 +208,38 @@ func date(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.DateOnly)
+}
+
+// KeyIdentifier returns an attestation certificate's key identifier as
+// metadata lists it in attestationCertificateKeyIdentifiers (FIDO Metadata
+// Statement v3.0 §4): its subject key identifier in lowercase hex or,
+// without that extension, the SHA-1 hash of its subjectPublicKey
+// (RFC 5280 §4.2.1.2, method 1), as relying parties compute it.
+func KeyIdentifier(cert *x509.Certificate) (string, error) {
+	if cert == nil {
+		return "", errors.New("mds: key identifier: no certificate")
+	}
+	if len(cert.SubjectKeyId) != 0 {
+		return hex.EncodeToString(cert.SubjectKeyId), nil
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if rest, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err != nil || len(rest) != 0 {
+		return "", errors.New("mds: key identifier: malformed subjectPublicKeyInfo")
+	}
+	sum := sha1.Sum(spki.PublicKey.Bytes)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// checkKeyIdentifier checks the form of a key identifier: lowercase hex.
+func checkKeyIdentifier(id string) error {
+	if id == "" || id != strings.ToLower(id) {
+		return fmt.Errorf("%q is not lowercase hex", id)
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return fmt.Errorf("%q is not lowercase hex", id)
+	}
+	return nil
 }

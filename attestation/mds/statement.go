@@ -148,10 +148,14 @@ type ExtensionDescriptor struct {
 type Statement struct {
 	// LegalHeader is filled with [LegalHeader] by [EncodeBLOB] when empty.
 	LegalHeader string `json:"legalHeader,omitempty"`
-	// AAGUID is filled from the entry by [EncodeBLOB] when zero.
-	AAGUID                  AAGUID            `json:"aaguid"`
-	Description             string            `json:"description"`
-	AlternativeDescriptions map[string]string `json:"alternativeDescriptions,omitempty"`
+	// AAGUID is filled from the entry by [EncodeBLOB] when zero; a U2F
+	// statement has none.
+	AAGUID AAGUID `json:"aaguid,omitzero"`
+	// AttestationCertificateKeyIdentifiers are filled from the entry by
+	// [EncodeBLOB] when empty.
+	AttestationCertificateKeyIdentifiers []string          `json:"attestationCertificateKeyIdentifiers,omitempty"`
+	Description                          string            `json:"description"`
+	AlternativeDescriptions              map[string]string `json:"alternativeDescriptions,omitempty"`
 	// AuthenticatorVersion is the lowest firmware version the statement
 	// holds for.
 	AuthenticatorVersion uint32 `json:"authenticatorVersion"`
@@ -220,7 +224,7 @@ func nonNil[T any](s []T) []T {
 // a FIDO2 statement, naming the first field at fault.
 func (s *Statement) validate() error {
 	var errs []error
-	if s.AAGUID.IsZero() {
+	if s.AAGUID.IsZero() && s.ProtocolFamily != ProtocolU2F {
 		errs = append(errs, errors.New("aaguid: a FIDO2 statement needs one"))
 	}
 	if s.Description == "" {

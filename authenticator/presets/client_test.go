@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/keys"
 	"github.com/softkeydev/softkey/authenticator/store"
@@ -22,8 +23,17 @@ import (
 // it issues are valid for a relying party that checks the real time.
 var epoch = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
+// testCA issues the keys' attestation certificates, as softkey run --ca
+// DIR does: relying parties trust its root through test metadata.
+func testCA(t *testing.T) *attestation.CA {
+	t.Helper()
+	ca, err := attestation.NewCA(rand.NewChaCha8([32]byte{'c', 'a'}), epoch, "softkey test CA")
+	require.NoError(t, err)
+	return ca
+}
+
 // newKey starts an in-process authenticator for profile on a memory store,
-// with software keys and a seeded randomness source.
+// with software keys, a seeded randomness source and testCA.
 func newKey(t *testing.T, profile *authenticator.Profile) (*authenticator.Authenticator, *store.Memory) {
 	t.Helper()
 	mem := &store.Memory{}
@@ -34,6 +44,7 @@ func newKey(t *testing.T, profile *authenticator.Profile) (*authenticator.Authen
 		Keys:    keys.NewSoftware(rnd),
 		Rand:    rnd,
 		Now:     func() time.Time { return epoch },
+		CA:      testCA(t),
 	})
 	require.NoError(t, err, "authenticator.New(%s)", profile.Name)
 	return a, mem

@@ -7,8 +7,10 @@
 // loaded with [authenticator.LoadProfile]. A preset claims a real model's
 // AAGUID and getInfo shape, taken from a public source that [Info] names,
 // but never the vendor's attestation signature: a security key look-alike
-// signs packed attestation with softkey's test CA, and a relying party
-// trusts it only through test metadata that names that CA.
+// signs packed attestation with softkey's test CA, a Windows Hello
+// look-alike sends tpm attestation from an AIK that CA certifies, and a
+// relying party trusts either only through test metadata that names that
+// CA.
 //
 // # Flags
 //

@@ -19,7 +19,6 @@ import (
 
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/presets"
-	"github.com/softkeydev/softkey/authenticator/store"
 )
 
 const (
@@ -56,6 +55,8 @@ func expected(t *testing.T, mode string) (attestationType metadata.Authenticator
 		return metadata.BasicFull, "packed"
 	case authenticator.AttestationSelf:
 		return metadata.BasicSurrogate, "packed"
+	case authenticator.AttestationTPM:
+		return metadata.AttCA, "tpm"
 	case authenticator.AttestationNone:
 		return metadata.None, "none"
 	}
@@ -65,11 +66,12 @@ func expected(t *testing.T, mode string) (attestationType metadata.Authenticator
 
 // testMetadata is the metadata a relying party under test is given for a
 // preset: one entry for its AAGUID, with its attestation type and, for
-// packed full attestation, the engine's batch root as trust anchor. It is
-// test-only metadata: it trusts softkey's CA, not the vendor's. The
-// memory provider's defaults stay on: entry required, trust anchor,
-// status and attestation types checked.
-func testMetadata(t *testing.T, p *authenticator.Profile, attestationType metadata.AuthenticatorAttestationType, mem *store.Memory) metadata.Provider {
+// packed full and tpm attestation, the root of testCA, which issues the
+// engine's certificates, as trust anchor. It is test-only metadata: it
+// trusts softkey's CA, not the vendor's. The memory provider's defaults
+// stay on: entry required, trust anchor, status and attestation types
+// checked.
+func testMetadata(t *testing.T, p *authenticator.Profile, attestationType metadata.AuthenticatorAttestationType) metadata.Provider {
 	t.Helper()
 	id := uuid.UUID(p.AAGUID)
 	statement := metadata.Statement{
@@ -77,13 +79,8 @@ func testMetadata(t *testing.T, p *authenticator.Profile, attestationType metada
 		Description:      p.Name + " (softkey test metadata)",
 		AttestationTypes: metadata.AuthenticatorAttestationTypes{attestationType},
 	}
-	if attestationType == metadata.BasicFull {
-		dev, err := mem.Device()
-		require.NoError(t, err)
-		require.NotEmpty(t, dev.AttestationChain, "the engine has no batch chain")
-		root, err := x509.ParseCertificate(dev.AttestationChain[len(dev.AttestationChain)-1])
-		require.NoError(t, err)
-		statement.AttestationRootCertificates = []*x509.Certificate{root}
+	if attestationType == metadata.BasicFull || attestationType == metadata.AttCA {
+		statement.AttestationRootCertificates = []*x509.Certificate{testCA(t).Root}
 	}
 	mds, err := memory.New(memory.WithMetadata(map[uuid.UUID]*metadata.Entry{
 		id: {AaGUID: id, MetadataStatement: statement, StatusReports: []metadata.StatusReport{{Status: metadata.NotFidoCertified}}},
@@ -103,13 +100,13 @@ func TestEveryPresetRegisters(t *testing.T) {
 		t.Run(info.Name, func(t *testing.T) {
 			p, err := presets.Get(info.Name)
 			require.NoError(t, err)
-			key, mem := newKey(t, p)
+			key, _ := newKey(t, p)
 			wantType, wantFormat := expected(t, p.Attestation)
 			wa, err := webauthn.New(&webauthn.Config{
 				RPID:          rpID,
 				RPDisplayName: "Example",
 				RPOrigins:     []string{origin},
-				MDS:           testMetadata(t, p, wantType, mem),
+				MDS:           testMetadata(t, p, wantType),
 			})
 			require.NoError(t, err)
 			c := &client{key: key, origin: origin, transports: p.Transports}
