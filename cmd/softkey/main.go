@@ -5,6 +5,9 @@
 // (one 64-byte HID report per datagram). `softkey info` asks any such key
 // for its getInfo, `softkey creds` lists and deletes the discoverable
 // credentials in a vault, and `softkey version` prints the version.
+// `softkey presets` lists the model presets, `softkey ca` makes and imports
+// the test attestation CA, and `softkey mds export` writes FIDO metadata
+// that trusts it.
 //
 // All output that was not asked for, including errors, goes to stderr, as
 // "softkey: error: ..." followed by "hint: ..." lines where a hint helps.
@@ -66,6 +69,7 @@ signature counters live in an encrypted vault.`,
 	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newRunCommand(), newInfoCommand(), newCredsCommand(), newVersionCommand())
+	root.AddCommand(newPresetsCommand(), newCACommand(), newMDSCommand())
 	return root
 }
 

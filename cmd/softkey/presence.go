@@ -202,13 +202,23 @@ func flushInput(t terminal) {
 }
 
 // presenceFromFlag builds the Presence that --presence names. The returned
-// function releases what it holds (the terminal, for prompt).
+// function releases what it holds (the terminal, for prompt). For desktop,
+// a missing display or dialog program is an error here, at start.
 func presenceFromFlag(mode string, timeout time.Duration) (authenticator.Presence, func(), error) {
 	switch mode {
 	case presenceAuto:
 		return authenticator.AlwaysPresent, func() {}, nil
 	case presenceDeny:
 		return denyPresence{}, func() {}, nil
+	case presenceDesktop:
+		if timeout <= 0 {
+			return nil, nil, fmt.Errorf("--presence-timeout must be positive, not %v", timeout)
+		}
+		p, err := newDesktopPresence(desktopSession{env: os.Environ()}, timeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() {}, nil
 	case presencePrompt:
 		if timeout <= 0 {
 			return nil, nil, fmt.Errorf("--presence-timeout must be positive, not %v", timeout)
@@ -221,5 +231,5 @@ func presenceFromFlag(mode string, timeout time.Duration) (authenticator.Presenc
 		}
 		return p, func() { p.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("--presence must be auto, prompt or deny, not %q", mode)
+	return nil, nil, fmt.Errorf("--presence must be auto, prompt, desktop or deny, not %q", mode)
 }

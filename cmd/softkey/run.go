@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/softkeydev/softkey/transport/ctaphid"
 	"github.com/softkeydev/softkey/transport/pty"
 	"github.com/softkeydev/softkey/transport/udp"
+	"github.com/softkeydev/softkey/transport/uhid"
 )
 
 type runOptions struct {
@@ -34,8 +37,12 @@ type runOptions struct {
 	presence         string
 	presenceTimeout  time.Duration
 	profile          string
+	attest           attestationFlags // --attestation, --ca, --negative: profile_flags.go
 	readyFile        string
 	logLevel         string
+
+	// testOnlyUHIDPath replaces /dev/uhid, for tests.
+	testOnlyUHIDPath string
 }
 
 func newRunCommand() *cobra.Command {
@@ -45,19 +52,31 @@ func newRunCommand() *cobra.Command {
 		Short: "Start a security key and serve it until interrupted",
 		Long: `Start a security key and serve it until interrupted (SIGINT or SIGTERM).
 
-The key is reachable on a pseudo-terminal (--transport pty, the default),
-which libfido2's tools, OpenSSH and go-libfido2 open by path as if it were
-a hidraw device, or on UDP (--transport udp), one 64-byte HID report per
-datagram, answered to the sender; a 64-byte reboot datagram power-cycles it.
+The key is plugged in through Linux's uhid (--transport uhid): the kernel
+sees a USB security key, which browsers, OpenSSH, libfido2 and
+systemd-cryptenroll find by themselves on a /dev/hidrawN node. It can also
+be reached on a pseudo-terminal (--transport pty), which libfido2's tools,
+OpenSSH and go-libfido2 open by path as if it were a hidraw device, or on
+UDP (--transport udp), one 64-byte HID report per datagram, answered to the
+sender; a 64-byte reboot datagram power-cycles it. Without --transport,
+softkey uses uhid on Linux when /dev/uhid is writable, else the
+pseudo-terminal, and logs which and why.
 
 Once it serves, softkey prints where, for example
 
+  ready: uhid /dev/hidraw3
   ready: pty /dev/pts/3
   ready: udp 127.0.0.1:8111
 
-and with --ready-file writes the same as JSON, {"transport":"pty","path":"/dev/pts/3"}
+and with --ready-file writes the same as JSON, {"transport":"pty","path":"/dev/pts/3"},
+{"transport":"uhid","path":"/dev/hidraw3","name":"softkey"}
 or {"transport":"udp","addr":"127.0.0.1:8111"}, atomically, and removes the file
-when it stops.
+when it stops. (Should the hidraw node not show within 3s, the uhid line
+names the device instead: ready: uhid softkey.)
+
+The uhid device's name, serial number and USB vendor and product IDs come
+from the profile's usb section. Without a serial there, the key gets one
+derived from its vault directory, or a random one with --memory.
 
 Discoverable credentials, device secrets and signature counters live in the
 vault directory (default $XDG_DATA_HOME/softkey, or ~/.local/share/softkey),
@@ -68,7 +87,8 @@ memory instead, for tests.
 
 User presence (the touch) is approved by the person at the terminal
 (--presence prompt, the default), always (auto) or never (deny).`,
-		Example: `  # a key on a pseudo-terminal that asks before every touch
+		Example: `  # a key that asks before every touch: a USB key through uhid where
+  # /dev/uhid is writable, else a pseudo-terminal
   softkey run
 
   # a key for tests: UDP on a free port, in memory, every touch approved
@@ -85,14 +105,15 @@ User presence (the touch) is approved by the person at the terminal
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.transport, "transport", "pty", "where the key is served: pty or udp")
+	f.StringVar(&o.transport, "transport", "", "where the key is served: uhid, pty or udp (default uhid if /dev/uhid is writable, else pty)")
 	f.StringVar(&o.listen, "listen", udp.DefaultAddr, "UDP address to listen on, with --transport udp (port 0 picks a free one)")
 	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
 	f.BoolVar(&o.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
 	f.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
-	f.StringVar(&o.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt or deny")
-	f.DurationVar(&o.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt waits for an answer")
-	f.StringVar(&o.profile, "profile", "", "YAML `file` describing the authenticator model (default: softkey's own)")
+	f.StringVar(&o.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt (terminal), desktop (dialog) or deny")
+	f.DurationVar(&o.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt or desktop waits for an answer")
+	f.StringVar(&o.profile, "profile", "", profileFlagUsage)
+	addAttestationFlags(f, &o.attest)
 	f.StringVar(&o.readyFile, "ready-file", "", "write where the key is served, as JSON, to this `file` once ready")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every frame), info, warn or error")
 	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
@@ -105,33 +126,38 @@ type readyInfo struct {
 	Transport string `json:"transport"`
 	Path      string `json:"path,omitempty"`
 	Addr      string `json:"addr,omitempty"`
+	Name      string `json:"name,omitempty"` // uhid: the device's name
 }
 
 func (r readyInfo) where() string {
-	if r.Path != "" {
+	switch {
+	case r.Path != "":
 		return r.Path
+	case r.Addr != "":
+		return r.Addr
 	}
-	return r.Addr
+	return r.Name
 }
 
 // runKey wires a key together and serves it until ctx is done or a signal
 // arrives.
 func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error {
-	if o.transport != "pty" && o.transport != "udp" {
-		return withHints(fmt.Errorf("--transport must be pty or udp, not %q", o.transport),
-			"uhid and the other wires come in later versions")
+	switch o.transport {
+	case "", "uhid", "pty", "udp":
+	default:
+		return withHints(fmt.Errorf("--transport must be uhid, pty or udp, not %q", o.transport),
+			"leave --transport out for uhid where /dev/uhid is writable, else pty")
 	}
 	logger, err := newLogger(stderr, o.logLevel)
 	if err != nil {
 		return err
 	}
 
-	profile := authenticator.DefaultProfile()
-	if o.profile != "" {
-		if profile, err = authenticator.LoadProfile(o.profile); err != nil {
-			return fmt.Errorf("loading the profile: %w", err)
-		}
+	key, err := o.attest.setup(o.profile)
+	if err != nil {
+		return err
 	}
+	profile := key.profile
 
 	presence, closePresence, err := presenceFromFlag(o.presence, o.presenceTimeout)
 	if err != nil {
@@ -139,7 +165,10 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 	}
 	defer closePresence()
 
-	var st authenticator.Store
+	var (
+		st       authenticator.Store
+		vaultDir string // the vault's directory; empty for a key in memory
+	)
 	if o.memory {
 		st = &store.Memory{}
 	} else {
@@ -153,7 +182,7 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 			}
 		}()
 		logger.Info("vault open", "dir", dir)
-		st = v
+		st, vaultDir = v, dir
 	}
 
 	auth, err := authenticator.New(authenticator.Config{
@@ -161,6 +190,8 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 		Store:    st,
 		Keys:     keys.NewSoftware(rand.Reader),
 		Presence: presence,
+		CA:       key.ca,
+		Batch:    key.batch,
 		Logger:   logger,
 	})
 	if err != nil {
@@ -176,14 +207,35 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	uhidPath := cmp.Or(o.testOnlyUHIDPath, uhid.DefaultPath)
+	transport := o.transport
+	if transport == "" {
+		var reason string
+		transport, reason = defaultTransport(runtime.GOOS, uhidPath, canOpenReadWrite)
+		logger.Info("transport: "+transport, "reason", reason)
+	}
+
 	var (
 		wire interface {
 			ctaphid.Wire
 			Close() error
 		}
-		ready readyInfo
+		ready  readyInfo
+		hidraw hidrawIdentity // uhid: how to find the device's hidraw node
 	)
-	switch o.transport {
+	switch transport {
+	case "uhid":
+		cfg, err := uhidConfig(profile.USB, profile.FirmwareVersion, vaultDir, logger)
+		if err != nil {
+			return err
+		}
+		cfg.Path = uhidPath
+		w, err := uhid.Open(cfg)
+		if err != nil {
+			return explainUHIDError(err)
+		}
+		wire, ready = w, readyInfo{Transport: "uhid", Name: w.Name()}
+		hidraw = identityOf(cfg, w.Name())
 	case "pty":
 		w, err := pty.Open()
 		if err != nil {
@@ -209,6 +261,18 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, wire) }()
+
+	if transport == "uhid" {
+		// The kernel adds the device and its node after Open returns.
+		findCtx, cancel := context.WithTimeout(ctx, hidrawWait)
+		path, err := findHidraw(findCtx, "/sys", hidraw)
+		cancel()
+		if err != nil {
+			logger.Warn("uhid: no hidraw node for the device yet; clients see it once a HID driver binds it (sudo modprobe hid-generic)",
+				"error", err)
+		}
+		ready.Path = path
+	}
 
 	// The ready line first: whoever sees the ready file may read it.
 	fmt.Fprintf(stdout, "ready: %s %s\n", ready.Transport, ready.where())
