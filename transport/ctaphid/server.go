@@ -167,7 +167,7 @@ func (s *Server) Reset() {
 }
 
 // Serve reads reports from w and answers them until ctx is done or
-// reading fails. Requests run in their own goroutines under a context
+// reading fails. Requests run off the reading goroutine under a context
 // derived from ctx; Serve waits for them before it returns, so handlers
 // must honour cancellation. Serve returns the read error wrapped, or
 // ctx's error. A reader blocked in w.ReadReport when ctx ends stays there
@@ -217,6 +217,9 @@ type session struct {
 	done     chan struct{} // closed when the session ends
 	closed   bool          // guarded by s.mu; no more writes once set
 	requests sync.WaitGroup
+	// worker runs handler calls on one long-lived goroutine, whose stack
+	// has already grown to what the handler needs.
+	worker chan func()
 }
 
 // open starts a session on w.
@@ -227,7 +230,17 @@ func (s *Server) open(ctx context.Context, w Wire) (*session, error) {
 		return nil, errors.New("ctaphid: server is already serving a wire")
 	}
 	s.serving = true
-	sess := &session{s: s, w: w, done: make(chan struct{})}
+	sess := &session{s: s, w: w, done: make(chan struct{}), worker: make(chan func())}
+	go func() {
+		for {
+			select {
+			case call := <-sess.worker:
+				call()
+			case <-sess.done:
+				return
+			}
+		}
+	}()
 	sess.ctx, sess.cancel = context.WithCancel(ctx)
 	return sess, nil
 }
@@ -489,7 +502,12 @@ func (sess *session) run(ctx context.Context, req *request, data []byte) {
 	defer sess.requests.Done()
 	defer req.cancel()
 	answers := make(chan []byte, 1)
-	go func() { answers <- sess.s.call(ctx, req.cmd, data) }()
+	call := func() { answers <- sess.s.call(ctx, req.cmd, data) }
+	select {
+	case sess.worker <- call:
+	default:
+		go call() // the worker is still busy with an abandoned request
+	}
 	ticker := time.NewTicker(sess.s.keepaliveInterval)
 	defer ticker.Stop()
 	for {
