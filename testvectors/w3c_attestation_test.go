@@ -20,6 +20,7 @@ import (
 
 	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/webauthntest"
 )
 
 // vectorAttestationKey returns a vector's attestation_private_key and the
@@ -286,7 +287,7 @@ func goWebAuthnTPMVerdict(t *testing.T, attObj, cdh []byte, whose string) {
 	require.Error(t, err, "go-webauthn accepted %s tpm statement despite the unregistered TPM manufacturer", whose)
 	var perr *protocol.Error
 	require.True(t, errors.As(err, &perr), "go-webauthn's error for %s tpm statement is %T: %v", whose, err, err)
-	require.Equal(t, "Invalid TPM manufacturer", perr.Details, "go-webauthn's reason for refusing %s tpm statement: %s", whose, describe(err))
+	require.Equal(t, "Invalid TPM manufacturer", perr.Details, "go-webauthn's reason for refusing %s tpm statement: %s", whose, webauthntest.Describe(err))
 }
 
 // TestW3CFIDOU2FGoWebAuthn runs go-webauthn on the W3C fido-u2f-es256
@@ -299,7 +300,7 @@ func TestW3CFIDOU2FGoWebAuthn(t *testing.T) {
 		}
 		cdh := checkClientData(t, v.registration, "webauthn.create")
 		err := goWebAuthnVerify(t, v.registration.get(t, "attestationObject"), cdh)
-		require.NoError(t, err, "go-webauthn: %s", describe(err))
+		require.NoError(t, err, "go-webauthn: %s", webauthntest.Describe(err))
 		return
 	}
 	t.Fatal("no fido-u2f-es256 vector in testdata/w3c")

@@ -2,6 +2,7 @@ package testvectors
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
@@ -12,17 +13,16 @@ import (
 	"testing"
 
 	"github.com/go-webauthn/webauthn/metadata"
-	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/webauthntest"
 )
 
 // rpUser is an account at the relying party.
@@ -111,12 +111,12 @@ func (rp *relyingParty) finishRegistration(t *testing.T, user *rpUser, session *
 
 // register runs a whole registration ceremony that must succeed, and adds
 // the credential to the user's account.
-func (rp *relyingParty) register(t *testing.T, b *browser, user *rpUser, alg ctap2.Alg, opts ...webauthn.RegistrationOption) (*webauthn.Credential, *registration) {
+func (rp *relyingParty) register(t *testing.T, b *webauthntest.Browser, user *rpUser, alg ctap2.Alg, opts ...webauthn.RegistrationOption) (*webauthn.Credential, *webauthntest.Registration) {
 	t.Helper()
 	optionsJSON, session := rp.beginRegistration(t, user, alg, opts...)
-	reg := b.create(t, optionsJSON)
-	cred, err := rp.finishRegistration(t, user, session, reg.JSON(t))
-	require.NoError(t, err, "go-webauthn refused the registration: %s", describe(err))
+	reg := create(t, b, optionsJSON)
+	cred, err := rp.finishRegistration(t, user, session, toJSON(t, reg))
+	require.NoError(t, err, "go-webauthn refused the registration: %s", webauthntest.Describe(err))
 	user.credentials = append(user.credentials, *cred)
 	return cred, reg
 }
@@ -141,19 +141,6 @@ func (rp *relyingParty) finishLogin(t *testing.T, user *rpUser, session *webauth
 	return rp.FinishLogin(user, *session, req)
 }
 
-// describe renders go-webauthn's error with its details and developer
-// information, verbatim, for failure messages.
-func describe(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	var perr *protocol.Error
-	if errors.As(err, &perr) {
-		return perr.Error() + " [type " + perr.Type + "; details: " + perr.Details + "; info: " + perr.DevInfo + "]"
-	}
-	return err.Error()
-}
-
 // requireRejected checks that go-webauthn refused, for the reason wanted:
 // its error has the type wantType and wantText in its details or info.
 func requireRejected(t *testing.T, err error, wantType, wantText string) {
@@ -161,9 +148,9 @@ func requireRejected(t *testing.T, err error, wantType, wantText string) {
 	require.Error(t, err, "go-webauthn accepted what it must refuse")
 	var perr *protocol.Error
 	require.True(t, errors.As(err, &perr), "error is not a *protocol.Error: %v", err)
-	require.Equal(t, wantType, perr.Type, "error type; the error was %s", describe(err))
-	require.Contains(t, perr.Details+" "+perr.DevInfo, wantText, "error reason; the error was %s", describe(err))
-	t.Logf("refused as it must be: %s", describe(err))
+	require.Equal(t, wantType, perr.Type, "error type; the error was %s", webauthntest.Describe(err))
+	require.Contains(t, perr.Details+" "+perr.DevInfo, wantText, "error reason; the error was %s", webauthntest.Describe(err))
+	t.Logf("refused as it must be: %s", webauthntest.Describe(err))
 }
 
 // batchRoot returns the root certificate of the engine's batch attestation
@@ -185,19 +172,7 @@ func batchRoot(t *testing.T, mem *store.Memory) *x509.Certificate {
 // checked.
 func metadataFor(t *testing.T, aaguid authenticator.AAGUID, root *x509.Certificate) metadata.Provider {
 	t.Helper()
-	id := uuid.UUID(aaguid)
-	mds, err := memory.New(memory.WithMetadata(map[uuid.UUID]*metadata.Entry{
-		id: {
-			AaGUID: id,
-			MetadataStatement: metadata.Statement{
-				AaGUID:                      id,
-				Description:                 "softkey (test metadata)",
-				AttestationTypes:            metadata.AuthenticatorAttestationTypes{metadata.BasicFull},
-				AttestationRootCertificates: []*x509.Certificate{root},
-			},
-			StatusReports: []metadata.StatusReport{{Status: metadata.NotFidoCertified}},
-		},
-	}))
+	mds, err := webauthntest.Metadata(aaguid, "softkey (test metadata)", metadata.BasicFull, root)
 	require.NoError(t, err, "building the metadata provider")
 	return mds
 }
@@ -232,15 +207,15 @@ func TestGoWebAuthnCeremonies(t *testing.T) {
 					mds = metadataFor(t, profile.AAGUID, batchRoot(t, mem))
 				}
 				rp := newRelyingParty(t, mds)
-				b := &browser{key: key, origin: w3cOrigin}
+				b := newBrowser(key, w3cOrigin)
 				user := &rpUser{id: []byte("user-alice"), name: "alice"}
 
 				cred, reg := rp.register(t, b, user, alg)
 				require.Equal(t, string(mode.wantType), cred.AttestationType, "attestation type go-webauthn reports")
 				require.Equal(t, mode.wantFormat, cred.AttestationFormat, "attestation format")
 				require.Equal(t, profile.AAGUID[:], cred.Authenticator.AAGUID, "AAGUID go-webauthn recorded")
-				require.Equal(t, reg.credentialID, cred.ID, "credential ID")
-				require.Equal(t, reg.authData.Attested.PublicKey, cred.PublicKey, "credential public key")
+				require.Equal(t, reg.CredentialID, cred.ID, "credential ID")
+				require.Equal(t, reg.AuthData.Attested.PublicKey, cred.PublicKey, "credential public key")
 				gotAlg, _, err := ctap2.ParseCOSEKey(cred.PublicKey)
 				require.NoError(t, err)
 				require.Equal(t, alg, gotAlg, "algorithm of the registered key")
@@ -250,10 +225,10 @@ func TestGoWebAuthnCeremonies(t *testing.T) {
 				last := cred.Authenticator.SignCount
 				for i := range 2 {
 					optionsJSON, session := rp.beginLogin(t, user)
-					assertions := b.get(t, optionsJSON)
+					assertions := get(t, b, optionsJSON)
 					require.Len(t, assertions, 1, "assertions for an allow list of one")
-					got, err := rp.finishLogin(t, user, session, assertions[0].JSON(t))
-					require.NoError(t, err, "login %d: go-webauthn refused the assertion: %s", i+1, describe(err))
+					got, err := rp.finishLogin(t, user, session, toJSON(t, assertions[0]))
+					require.NoError(t, err, "login %d: go-webauthn refused the assertion: %s", i+1, webauthntest.Describe(err))
 					require.Equal(t, cred.ID, got.ID, "login %d: credential", i+1)
 					require.False(t, got.Authenticator.CloneWarning, "login %d: go-webauthn suspects a cloned authenticator", i+1)
 					require.Greater(t, got.Authenticator.SignCount, last, "login %d: signature counter did not increase", i+1)
@@ -274,7 +249,7 @@ func TestGoWebAuthnDiscoverableLogin(t *testing.T) {
 	profile := authenticator.DefaultProfile()
 	key, mem := newSoftkey(t, profile)
 	rp := newRelyingParty(t, metadataFor(t, profile.AAGUID, batchRoot(t, mem)))
-	b := &browser{key: key, origin: w3cOrigin}
+	b := newBrowser(key, w3cOrigin)
 	users := map[string]*rpUser{
 		"user-alice": {id: []byte("user-alice"), name: "alice"},
 		"user-bob":   {id: []byte("user-bob"), name: "bob"},
@@ -294,7 +269,7 @@ func TestGoWebAuthnDiscoverableLogin(t *testing.T) {
 	optionsJSON, err := json.Marshal(assertion)
 	require.NoError(t, err)
 
-	assertions := b.get(t, optionsJSON)
+	assertions := get(t, b, optionsJSON)
 	require.Len(t, assertions, 2, "assertions offered without an allow list")
 	handler := func(_, userHandle []byte) (webauthn.User, error) {
 		u, ok := users[string(userHandle)]
@@ -305,13 +280,13 @@ func TestGoWebAuthnDiscoverableLogin(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, a := range assertions {
-		require.NotEmpty(t, a.userHandle, "discoverable assertion without a user handle")
-		parsed, err := protocol.ParseCredentialRequestResponseBody(bytes.NewReader(a.JSON(t)))
-		require.NoError(t, err, "parsing the assertion: %s", describe(err))
+		require.NotEmpty(t, a.UserHandle, "discoverable assertion without a user handle")
+		parsed, err := protocol.ParseCredentialRequestResponseBody(bytes.NewReader(toJSON(t, a)))
+		require.NoError(t, err, "parsing the assertion: %s", webauthntest.Describe(err))
 		user, cred, err := rp.ValidatePasskeyLogin(handler, *session, parsed)
-		require.NoError(t, err, "go-webauthn refused the discoverable assertion for %q: %s", a.userHandle, describe(err))
+		require.NoError(t, err, "go-webauthn refused the discoverable assertion for %q: %s", a.UserHandle, webauthntest.Describe(err))
 		u := user.(*rpUser)
-		require.Equal(t, a.userHandle, u.id, "account go-webauthn found")
+		require.Equal(t, a.UserHandle, u.id, "account go-webauthn found")
 		require.Equal(t, u.credentials[0].ID, cred.ID, "credential go-webauthn found")
 		require.Equal(t, uint32(1), cred.Authenticator.SignCount, "signature counter of the first login")
 		seen[u.name] = true
@@ -327,11 +302,11 @@ func TestGoWebAuthnRejects(t *testing.T) {
 	profile := authenticator.DefaultProfile()
 
 	// setup returns a key with one registered ES256 credential.
-	setup := func(t *testing.T) (*relyingParty, *browser, *rpUser) {
+	setup := func(t *testing.T) (*relyingParty, *webauthntest.Browser, *rpUser) {
 		t.Helper()
 		key, mem := newSoftkey(t, profile)
 		rp := newRelyingParty(t, metadataFor(t, profile.AAGUID, batchRoot(t, mem)))
-		b := &browser{key: key, origin: w3cOrigin}
+		b := newBrowser(key, w3cOrigin)
 		user := &rpUser{id: []byte("user-alice"), name: "alice"}
 		rp.register(t, b, user, ctap2.AlgES256)
 		return rp, b, user
@@ -340,18 +315,18 @@ func TestGoWebAuthnRejects(t *testing.T) {
 	t.Run("assertion signature with a flipped bit", func(t *testing.T) {
 		rp, b, user := setup(t)
 		optionsJSON, session := rp.beginLogin(t, user)
-		a := b.get(t, optionsJSON)[0]
-		a.signature[len(a.signature)/2] ^= 0x10
-		_, err := rp.finishLogin(t, user, session, a.JSON(t))
+		a := get(t, b, optionsJSON)[0]
+		a.Signature[len(a.Signature)/2] ^= 0x10
+		_, err := rp.finishLogin(t, user, session, toJSON(t, a))
 		requireRejected(t, err, "invalid_signature", "Error validating the assertion signature")
 	})
 
 	t.Run("assertion from another origin", func(t *testing.T) {
 		rp, b, user := setup(t)
 		optionsJSON, session := rp.beginLogin(t, user)
-		b.origin = "https://evil.example"
-		a := b.get(t, optionsJSON)[0]
-		_, err := rp.finishLogin(t, user, session, a.JSON(t))
+		b.Origin = "https://evil.example"
+		a := get(t, b, optionsJSON)[0]
+		_, err := rp.finishLogin(t, user, session, toJSON(t, a))
 		requireRejected(t, err, "verification_error", "Error validating origin")
 	})
 
@@ -359,9 +334,9 @@ func TestGoWebAuthnRejects(t *testing.T) {
 		rp, b, _ := setup(t)
 		user := &rpUser{id: []byte("user-bob"), name: "bob"}
 		optionsJSON, session := rp.beginRegistration(t, user, ctap2.AlgES256)
-		b.origin = "https://example.org.evil.example"
-		reg := b.create(t, optionsJSON)
-		_, err := rp.finishRegistration(t, user, session, reg.JSON(t))
+		b.Origin = "https://example.org.evil.example"
+		reg := create(t, b, optionsJSON)
+		_, err := rp.finishRegistration(t, user, session, toJSON(t, reg))
 		requireRejected(t, err, "verification_error", "Error validating origin")
 	})
 
@@ -372,11 +347,11 @@ func TestGoWebAuthnRejects(t *testing.T) {
 		rp, b, _ := setup(t)
 		user := &rpUser{id: []byte("user-bob"), name: "bob"}
 		optionsJSON, session := rp.beginRegistration(t, user, ctap2.AlgES256)
-		b.rpID = "evil.example"
-		reg := b.create(t, optionsJSON)
+		b.RPID = "evil.example"
+		reg := create(t, b, optionsJSON)
 		wantHash := ctap2.RPIDHash("evil.example")
-		require.Equal(t, wantHash, reg.authData.RPIDHash, "the engine did not bind the credential to the RP ID it was given")
-		_, err := rp.finishRegistration(t, user, session, reg.JSON(t))
+		require.Equal(t, wantHash, reg.AuthData.RPIDHash, "the engine did not bind the credential to the RP ID it was given")
+		_, err := rp.finishRegistration(t, user, session, toJSON(t, reg))
 		requireRejected(t, err, "verification_error", "RP Hash mismatch")
 	})
 
@@ -386,34 +361,38 @@ func TestGoWebAuthnRejects(t *testing.T) {
 
 		// The engine refuses to use an example.org credential for another
 		// RP: credential IDs are bound to the RP ID hash.
-		var opts requestOptionsJSON
+		var opts struct {
+			PublicKey struct {
+				Challenge protocol.URLEncodedBase64 `json:"challenge"`
+			} `json:"publicKey"`
+		}
 		require.NoError(t, json.Unmarshal(optionsJSON, &opts))
-		cdh := sha256.Sum256(b.clientData(t, "webauthn.get", decodeB64(t, "challenge", opts.PublicKey.Challenge)))
+		cdh := sha256.Sum256(b.ClientData("webauthn.get", opts.PublicKey.Challenge))
 		var resp ctap2.GetAssertionResponse
-		status := b.send(t, ctap2.CmdGetAssertion, &ctap2.GetAssertionRequest{
+		err := b.Do(context.Background(), ctap2.CmdGetAssertion, &ctap2.GetAssertionRequest{
 			RPID:           "evil.example",
 			ClientDataHash: cdh[:],
 			AllowList:      []ctap2.CredentialDescriptor{{Type: ctap2.PublicKeyCredentialType, ID: user.credentials[0].ID}},
 		}, &resp)
-		require.Equal(t, ctap2.ErrNoCredentials, status, "getAssertion for evil.example with an example.org credential")
+		require.ErrorIs(t, err, ctap2.ErrNoCredentials, "getAssertion for evil.example with an example.org credential")
 
 		// Authenticator data whose rpIdHash names another RP is refused.
-		a := b.get(t, optionsJSON)[0]
+		a := get(t, b, optionsJSON)[0]
 		other := ctap2.RPIDHash("evil.example")
-		copy(a.authenticatorData, other[:])
-		_, err := rp.finishLogin(t, user, session, a.JSON(t))
+		copy(a.AuthenticatorData, other[:])
+		_, err = rp.finishLogin(t, user, session, toJSON(t, a))
 		requireRejected(t, err, "verification_error", "RP Hash mismatch")
 	})
 
 	t.Run("replayed assertion", func(t *testing.T) {
 		rp, b, user := setup(t)
 		optionsJSON, session := rp.beginLogin(t, user)
-		a := b.get(t, optionsJSON)[0]
-		got, err := rp.finishLogin(t, user, session, a.JSON(t))
-		require.NoError(t, err, "first use: %s", describe(err))
+		a := get(t, b, optionsJSON)[0]
+		got, err := rp.finishLogin(t, user, session, toJSON(t, a))
+		require.NoError(t, err, "first use: %s", webauthntest.Describe(err))
 		user.updateCredential(t, got)
 		_, session = rp.beginLogin(t, user)
-		_, err = rp.finishLogin(t, user, session, a.JSON(t))
+		_, err = rp.finishLogin(t, user, session, toJSON(t, a))
 		requireRejected(t, err, "verification_error", "Error validating challenge")
 	})
 
@@ -422,11 +401,11 @@ func TestGoWebAuthnRejects(t *testing.T) {
 		other, err := attestation.NewBatch(rand.NewChaCha8([32]byte{'o', 't', 'h', 'e', 'r'}), testEpoch, profile.AAGUID, "someone else")
 		require.NoError(t, err)
 		rp := newRelyingParty(t, metadataFor(t, profile.AAGUID, other.Root()))
-		b := &browser{key: key, origin: w3cOrigin}
+		b := newBrowser(key, w3cOrigin)
 		user := &rpUser{id: []byte("user-alice"), name: "alice"}
 		optionsJSON, session := rp.beginRegistration(t, user, ctap2.AlgES256)
-		reg := b.create(t, optionsJSON)
-		_, err = rp.finishRegistration(t, user, session, reg.JSON(t))
+		reg := create(t, b, optionsJSON)
+		_, err = rp.finishRegistration(t, user, session, toJSON(t, reg))
 		requireRejected(t, err, "invalid_attestation", "error validating the trust chain against the Metadata Service")
 	})
 }

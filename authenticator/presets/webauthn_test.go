@@ -4,21 +4,19 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/metadata"
-	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/presets"
+	"github.com/softkeydev/softkey/testvectors/webauthntest"
 )
 
 const (
@@ -33,19 +31,6 @@ func (a *account) WebAuthnID() []byte                         { return []byte("u
 func (a *account) WebAuthnName() string                       { return "alice" }
 func (a *account) WebAuthnDisplayName() string                { return "Alice" }
 func (a *account) WebAuthnCredentials() []webauthn.Credential { return a.credentials }
-
-// describe renders go-webauthn's error with its details and developer
-// information, for failure messages.
-func describe(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	var perr *protocol.Error
-	if errors.As(err, &perr) {
-		return perr.Error() + " [type " + perr.Type + "; info: " + perr.DevInfo + "]"
-	}
-	return err.Error()
-}
 
 // expected is what go-webauthn must report for a preset's attestation mode.
 func expected(t *testing.T, mode string) (attestationType metadata.AuthenticatorAttestationType, format string) {
@@ -73,18 +58,11 @@ func expected(t *testing.T, mode string) (attestationType metadata.Authenticator
 // checked.
 func testMetadata(t *testing.T, p *authenticator.Profile, attestationType metadata.AuthenticatorAttestationType) metadata.Provider {
 	t.Helper()
-	id := uuid.UUID(p.AAGUID)
-	statement := metadata.Statement{
-		AaGUID:           id,
-		Description:      p.Name + " (softkey test metadata)",
-		AttestationTypes: metadata.AuthenticatorAttestationTypes{attestationType},
-	}
+	var roots []*x509.Certificate
 	if attestationType == metadata.BasicFull || attestationType == metadata.AttCA {
-		statement.AttestationRootCertificates = []*x509.Certificate{testCA(t).Root}
+		roots = []*x509.Certificate{testCA(t).Root}
 	}
-	mds, err := memory.New(memory.WithMetadata(map[uuid.UUID]*metadata.Entry{
-		id: {AaGUID: id, MetadataStatement: statement, StatusReports: []metadata.StatusReport{{Status: metadata.NotFidoCertified}}},
-	}))
+	mds, err := webauthntest.Metadata(p.AAGUID, p.Name+" (softkey test metadata)", attestationType, roots...)
 	require.NoError(t, err)
 	return mds
 }
@@ -109,7 +87,7 @@ func TestEveryPresetRegisters(t *testing.T) {
 				MDS:           testMetadata(t, p, wantType),
 			})
 			require.NoError(t, err)
-			c := &client{key: key, origin: origin, transports: p.Transports}
+			c := newClient(key, origin, p.Transports)
 			user := &account{}
 
 			// Registration, asking for the preset's preferred algorithm.
@@ -121,10 +99,10 @@ func TestEveryPresetRegisters(t *testing.T) {
 			require.NoError(t, err)
 			optionsJSON, err := json.Marshal(creation)
 			require.NoError(t, err)
-			parsed, err := protocol.ParseCredentialCreationResponseBody(bytes.NewReader(c.create(t, optionsJSON)))
+			parsed, err := protocol.ParseCredentialCreationResponseBody(bytes.NewReader(create(t, c, optionsJSON)))
 			require.NoError(t, err, "parsing the registration: %v", err)
 			cred, err := wa.CreateCredential(user, *session, parsed)
-			require.NoError(t, err, "go-webauthn refused the registration: %s", describe(err))
+			require.NoError(t, err, "go-webauthn refused the registration: %s", webauthntest.Describe(err))
 
 			require.Equal(t, string(wantType), cred.AttestationType, "attestation type")
 			require.Equal(t, wantFormat, cred.AttestationFormat, "attestation format")
@@ -144,12 +122,13 @@ func TestEveryPresetRegisters(t *testing.T) {
 			// One login.
 			assertion, session, err := wa.BeginLogin(user)
 			require.NoError(t, err)
+			require.Len(t, assertion.Response.AllowedCredentials, 1, "this client signs in with one named credential")
 			optionsJSON, err = json.Marshal(assertion)
 			require.NoError(t, err)
-			req := httptest.NewRequest(http.MethodPost, origin+"/login", bytes.NewReader(c.get(t, optionsJSON)))
+			req := httptest.NewRequest(http.MethodPost, origin+"/login", bytes.NewReader(get(t, c, optionsJSON)))
 			req.Header.Set("Content-Type", "application/json")
 			got, err := wa.FinishLogin(user, *session, req)
-			require.NoError(t, err, "go-webauthn refused the login: %s", describe(err))
+			require.NoError(t, err, "go-webauthn refused the login: %s", webauthntest.Describe(err))
 			require.False(t, got.Authenticator.CloneWarning, "go-webauthn suspects a cloned authenticator")
 			require.Equal(t, p.BackupState, got.Flags.BackupState, "BS at login")
 			if p.Counter == authenticator.CounterZero {

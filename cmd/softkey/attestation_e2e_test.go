@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/softkeydev/softkey/testvectors/webauthntest"
 )
 
 // e2eCA is a CA directory made with softkey ca init for one test and its
@@ -54,7 +56,7 @@ func (c *e2eCA) blob(t *testing.T, args ...string) string {
 }
 
 // startCAKey starts softkey run on UDP, in memory, with the CA and args.
-func (c *e2eCA) startKey(t *testing.T, args ...string) *keyClient {
+func (c *e2eCA) startKey(t *testing.T, args ...string) *webauthntest.Browser {
 	t.Helper()
 	k := startKey(t, nil, append([]string{"--transport", "udp", "--listen", "127.0.0.1:0", "--memory", "--ca", c.dir}, args...)...)
 	return dialKey(t, k.addr())
@@ -91,7 +93,7 @@ func TestE2EAttestationTypes(t *testing.T) {
 
 			cred, err := rp.register(t, k, user)
 			if err != nil {
-				t.Fatalf("go-webauthn refused the %s registration: %s", tt.mode, reason(err))
+				t.Fatalf("go-webauthn refused the %s registration: %s", tt.mode, webauthntest.Describe(err))
 			}
 			if cred.AttestationType != tt.wantType || cred.AttestationFormat != tt.wantFormat {
 				t.Errorf("attestation type %q, format %q; want %q, %q", cred.AttestationType, cred.AttestationFormat, tt.wantType, tt.wantFormat)
@@ -103,7 +105,7 @@ func TestE2EAttestationTypes(t *testing.T) {
 			for i := range 2 {
 				got, err := rp.login(t, k, user)
 				if err != nil {
-					t.Fatalf("login %d: go-webauthn refused the assertion: %s", i+1, reason(err))
+					t.Fatalf("login %d: go-webauthn refused the assertion: %s", i+1, webauthntest.Describe(err))
 				}
 				if got.Authenticator.CloneWarning || got.Authenticator.SignCount <= last {
 					t.Errorf("login %d: counter %d after %d, clone warning %v", i+1, got.Authenticator.SignCount, last, got.Authenticator.CloneWarning)
@@ -119,7 +121,7 @@ func TestE2EAttestationTypes(t *testing.T) {
 		rp := newRP(t, cachedProvider(t, blob, dec))
 		cred, err := rp.register(t, ca.startKey(t), &rpUser{id: []byte("bob")})
 		if err != nil {
-			t.Fatalf("go-webauthn with the cached provider refused the registration: %s", reason(err))
+			t.Fatalf("go-webauthn with the cached provider refused the registration: %s", webauthntest.Describe(err))
 		}
 		if cred.AttestationType != "basic_full" {
 			t.Errorf("attestation type %q, want basic_full", cred.AttestationType)
@@ -181,7 +183,7 @@ func TestE2ENegativeSwitches(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("go-webauthn refused the registration: %s", reason(err))
+				t.Fatalf("go-webauthn refused the registration: %s", webauthntest.Describe(err))
 			}
 			first, err := rp.login(t, k, user)
 			if tt.at == "login" {
@@ -189,7 +191,7 @@ func TestE2ENegativeSwitches(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("login: go-webauthn refused the assertion: %s", reason(err))
+				t.Fatalf("login: go-webauthn refused the assertion: %s", webauthntest.Describe(err))
 			}
 			// counter-backwards: the counter starts at 2^32-1 and falls, so
 			// go-webauthn flags every login after registration as a possible
@@ -197,7 +199,7 @@ func TestE2ENegativeSwitches(t *testing.T) {
 			// the credential record.
 			second, err := rp.login(t, k, user)
 			if err != nil {
-				t.Fatalf("second login: %s", reason(err))
+				t.Fatalf("second login: %s", webauthntest.Describe(err))
 			}
 			if !first.Authenticator.CloneWarning || !second.Authenticator.CloneWarning {
 				t.Errorf("clone warning after the first login %v, after the second %v; want both set", first.Authenticator.CloneWarning, second.Authenticator.CloneWarning)
@@ -213,7 +215,7 @@ func requireRefused(t *testing.T, err error, wantType, wantReason string) {
 	if err == nil {
 		t.Fatal("go-webauthn accepted what it must refuse")
 	}
-	got := reason(err)
+	got := webauthntest.Describe(err)
 	if !strings.Contains(got, "[type "+wantType+";") || !strings.Contains(got, wantReason) {
 		t.Fatalf("go-webauthn refused for another reason:\n got  %s\n want type %s, reason containing %q", got, wantType, wantReason)
 	}
@@ -264,7 +266,7 @@ func TestE2EPresets(t *testing.T) {
 			user := &rpUser{id: []byte("carol")}
 			cred, err := rp.register(t, k, user)
 			if err != nil {
-				t.Fatalf("go-webauthn refused the %s registration: %s", tt.preset, reason(err))
+				t.Fatalf("go-webauthn refused the %s registration: %s", tt.preset, webauthntest.Describe(err))
 			}
 			if cred.AttestationType != tt.wantType {
 				t.Errorf("attestation type %q, want %q", cred.AttestationType, tt.wantType)
@@ -273,7 +275,7 @@ func TestE2EPresets(t *testing.T) {
 				t.Errorf("BE %v, BS %v; want both %v", cred.Flags.BackupEligible, cred.Flags.BackupState, tt.synced)
 			}
 			if _, err := rp.login(t, k, user); err != nil {
-				t.Fatalf("login: %s", reason(err))
+				t.Fatalf("login: %s", webauthntest.Describe(err))
 			}
 		})
 	}

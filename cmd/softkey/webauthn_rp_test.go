@@ -1,18 +1,16 @@
 package main
 
 // A WebAuthn client and a go-webauthn relying party for the end-to-end
-// attestation tests: the client reaches a running softkey through
-// CTAPHID over UDP with ctap2.Client, as a browser reaches a USB key, and
+// attestation tests: the client, a webauthntest.Browser, reaches a running
+// softkey through CTAPHID over UDP, as a browser reaches a USB key, and
 // hands the relying party the JSON a browser's toJSON() gives a page. The
 // two halves share nothing but that JSON.
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,16 +23,13 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/webauthntest"
 )
 
 const (
 	e2eRPID   = "example.test"
 	e2eOrigin = "https://example.test"
 )
-
-// b64url is the encoding of WebAuthn's JSON forms (WebAuthn L3 §5.1.8).
-var b64url = base64.RawURLEncoding
 
 // rpUser is an account at the relying party.
 type rpUser struct {
@@ -47,13 +42,8 @@ func (u *rpUser) WebAuthnName() string                       { return string(u.i
 func (u *rpUser) WebAuthnDisplayName() string                { return string(u.id) }
 func (u *rpUser) WebAuthnCredentials() []webauthn.Credential { return u.credentials }
 
-// keyClient is the browser: it talks CTAP2 to a running key over UDP.
-type keyClient struct {
-	client *ctap2.Client
-}
-
 // dialKey opens the key at a UDP address (CTAPHID INIT) for the test.
-func dialKey(t *testing.T, addr string) *keyClient {
+func dialKey(t *testing.T, addr string) *webauthntest.Browser {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dev, _, err := openHostDevice(ctx, "udp", "", addr)
@@ -65,112 +55,28 @@ func dialKey(t *testing.T, addr string) *keyClient {
 		dev.Close()
 		cancel()
 	})
-	return &keyClient{client: ctap2.NewClient(dev)}
+	return &webauthntest.Browser{CBOR: dev.CBOR, Origin: e2eOrigin, Transports: []string{"usb"}}
 }
 
-// clientData is CollectedClientData (WebAuthn L3 §5.8.1).
-func clientData(t *testing.T, typ, challenge string) []byte {
+// response is what a browser serializes for the page: a registration or
+// an assertion.
+type response interface{ JSON() ([]byte, error) }
+
+// browse runs one ceremony of a browser on the relying party's options,
+// within 20 seconds, and returns the JSON the page posts back.
+func browse(t *testing.T, what string, options any, run func(ctx context.Context, optionsJSON []byte) (response, error)) []byte {
 	t.Helper()
-	data, err := json.Marshal(struct {
-		Type        string `json:"type"`
-		Challenge   string `json:"challenge"`
-		Origin      string `json:"origin"`
-		CrossOrigin bool   `json:"crossOrigin"`
-	}{typ, challenge, e2eOrigin, false})
+	optionsJSON, err := json.Marshal(options)
 	if err != nil {
 		t.Fatal(err)
-	}
-	return data
-}
-
-// create is navigator.credentials.create() with direct attestation: it
-// turns the relying party's options into authenticatorMakeCredential and
-// returns RegistrationResponseJSON.
-func (k *keyClient) create(t *testing.T, options *protocol.CredentialCreation) []byte {
-	t.Helper()
-	o := options.Response
-	challenge := b64url.EncodeToString(o.Challenge)
-	cdj := clientData(t, "webauthn.create", challenge)
-	cdh := sha256.Sum256(cdj)
-	req := &ctap2.MakeCredentialRequest{
-		ClientDataHash: cdh[:],
-		RP:             &ctap2.RPEntity{ID: o.RelyingParty.ID, Name: o.RelyingParty.Name},
-		User:           &ctap2.UserEntity{ID: o.User.ID.(protocol.URLEncodedBase64), Name: o.User.Name, DisplayName: o.User.DisplayName},
-	}
-	for _, p := range o.Parameters {
-		req.PubKeyCredParams = append(req.PubKeyCredParams, ctap2.CredentialParam{Type: string(p.Type), Alg: ctap2.Alg(p.Algorithm)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	resp, err := k.client.MakeCredential(ctx, req)
+	resp, err := run(ctx, optionsJSON)
 	if err != nil {
-		t.Fatalf("authenticatorMakeCredential: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	ad, err := ctap2.ParseAuthData(resp.AuthData)
-	if err != nil || ad.Attested == nil {
-		t.Fatalf("makeCredential authenticator data: %v", err)
-	}
-	attObj, err := ctap2.Marshal(struct {
-		Format   string           `cbor:"fmt"`
-		AttStmt  ctap2.RawMessage `cbor:"attStmt"`
-		AuthData []byte           `cbor:"authData"`
-	}{resp.Format, resp.AttStmt, resp.AuthData})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := b64url.EncodeToString(ad.Attested.CredentialID)
-	out, err := json.Marshal(map[string]any{
-		"id": id, "rawId": id, "type": "public-key",
-		"response": map[string]any{
-			"clientDataJSON":    b64url.EncodeToString(cdj),
-			"authenticatorData": b64url.EncodeToString(resp.AuthData),
-			"transports":        []string{"usb"},
-			"attestationObject": b64url.EncodeToString(attObj),
-		},
-		"authenticatorAttachment": "cross-platform",
-		"clientExtensionResults":  map[string]any{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// get is navigator.credentials.get() with the allow list of the options:
-// it returns AuthenticationResponseJSON.
-func (k *keyClient) get(t *testing.T, options *protocol.CredentialAssertion) []byte {
-	t.Helper()
-	o := options.Response
-	cdj := clientData(t, "webauthn.get", b64url.EncodeToString(o.Challenge))
-	cdh := sha256.Sum256(cdj)
-	req := &ctap2.GetAssertionRequest{RPID: o.RelyingPartyID, ClientDataHash: cdh[:]}
-	for _, d := range o.AllowedCredentials {
-		req.AllowList = append(req.AllowList, ctap2.CredentialDescriptor{Type: string(d.Type), ID: d.CredentialID})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	resp, err := k.client.GetAssertion(ctx, req)
-	if err != nil {
-		t.Fatalf("authenticatorGetAssertion: %v", err)
-	}
-	credID := resp.Credential.ID
-	if credID == nil && len(req.AllowList) == 1 {
-		credID = req.AllowList[0].ID
-	}
-	id := b64url.EncodeToString(credID)
-	r := map[string]any{
-		"clientDataJSON":    b64url.EncodeToString(cdj),
-		"authenticatorData": b64url.EncodeToString(resp.AuthData),
-		"signature":         b64url.EncodeToString(resp.Signature),
-	}
-	if resp.User != nil {
-		r["userHandle"] = b64url.EncodeToString(resp.User.ID)
-	}
-	out, err := json.Marshal(map[string]any{
-		"id": id, "rawId": id, "type": "public-key", "response": r,
-		"authenticatorAttachment": "cross-platform",
-		"clientExtensionResults":  map[string]any{},
-	})
+	out, err := resp.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +196,7 @@ func newRP(t *testing.T, mds wamd.Provider, loginMDS ...wamd.Provider) *relyingP
 
 // register runs a registration ceremony (direct attestation, ES256) and
 // returns go-webauthn's verdict.
-func (rp *relyingParty) register(t *testing.T, k *keyClient, user *rpUser) (*webauthn.Credential, error) {
+func (rp *relyingParty) register(t *testing.T, k *webauthntest.Browser, user *rpUser) (*webauthn.Credential, error) {
 	t.Helper()
 	options, session, err := rp.BeginRegistration(user,
 		webauthn.WithConveyancePreference(protocol.PreferDirectAttestation),
@@ -300,7 +206,12 @@ func (rp *relyingParty) register(t *testing.T, k *keyClient, user *rpUser) (*web
 	if err != nil {
 		t.Fatalf("BeginRegistration: %v", err)
 	}
-	body := k.create(t, options)
+	// navigator.credentials.create() with direct attestation: it turns
+	// the options into authenticatorMakeCredential and returns
+	// RegistrationResponseJSON.
+	body := browse(t, "navigator.credentials.create()", options, func(ctx context.Context, optionsJSON []byte) (response, error) {
+		return k.Create(ctx, optionsJSON)
+	})
 	parsed, err := protocol.ParseCredentialCreationResponseBody(bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -314,13 +225,21 @@ func (rp *relyingParty) register(t *testing.T, k *keyClient, user *rpUser) (*web
 
 // login runs an authentication ceremony through go-webauthn's HTTP entry
 // point and, when it succeeds, records the credential's new state.
-func (rp *relyingParty) login(t *testing.T, k *keyClient, user *rpUser) (*webauthn.Credential, error) {
+func (rp *relyingParty) login(t *testing.T, k *webauthntest.Browser, user *rpUser) (*webauthn.Credential, error) {
 	t.Helper()
 	options, session, err := rp.loginRP.BeginLogin(user)
 	if err != nil {
 		t.Fatalf("BeginLogin: %v", err)
 	}
-	body := k.get(t, options)
+	// navigator.credentials.get() with the allow list of the options: it
+	// returns AuthenticationResponseJSON.
+	body := browse(t, "navigator.credentials.get()", options, func(ctx context.Context, optionsJSON []byte) (response, error) {
+		assertions, err := k.Get(ctx, optionsJSON)
+		if err != nil {
+			return nil, err
+		}
+		return assertions[0], nil
+	})
 	req := httptest.NewRequest(http.MethodPost, e2eOrigin+"/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	cred, err := rp.loginRP.FinishLogin(user, *session, req)
@@ -332,17 +251,4 @@ func (rp *relyingParty) login(t *testing.T, k *keyClient, user *rpUser) (*webaut
 		}
 	}
 	return cred, err
-}
-
-// reason renders go-webauthn's error with its details and developer
-// information, as the tests match them.
-func reason(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	var perr *protocol.Error
-	if errors.As(err, &perr) {
-		return perr.Error() + " [type " + perr.Type + "; details: " + perr.Details + "; info: " + perr.DevInfo + "]"
-	}
-	return err.Error()
 }
