@@ -58,7 +58,8 @@ type TPMInfo struct {
 	// upper half into the AIK certificate as tpmVersion "id:XXXXXXXX".
 	FirmwareVersion uint64
 	// Clock, ResetCount and RestartCount fill TPMS_CLOCK_INFO (TPM 2.0
-	// Part 2 §10.11.1); safe is always YES. Relying parties ignore them.
+	// Part 2 §10.11.1); safe is YES unless ClockSafe says otherwise.
+	// Relying parties ignore them.
 	Clock                    uint64
 	ResetCount, RestartCount uint32
 	// AIKAlg is the algorithm the AIK signs certInfo with, and so the
@@ -70,6 +71,26 @@ type TPMInfo struct {
 	// digest or empty. Keys that tpm2-tools or tpm-fido create have none;
 	// Windows Hello's keys have one, and libfido2 insists on 32 bytes.
 	AuthPolicy []byte
+
+	// The remaining fields exist to reproduce statements of generators
+	// that do not do what a TPM does, such as the W3C WebAuthn test vector
+	// script (WebAuthn L3 §16.13). Their zero values are what a TPM does;
+	// other values may make relying parties refuse the statement (libfido2
+	// expects objectAttributes 0x00040472).
+
+	// ObjectAttributes is the credential key's TPMA_OBJECT (TPM 2.0 Part 2
+	// §8.3) in pubArea, written as is, reserved bits included. Zero means
+	// 0x00040472 (fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth,
+	// noDA, sign), the attributes of a signing key TPM2_Create makes.
+	ObjectAttributes uint32
+	// OmitQualifiedNames leaves certInfo's qualifiedSigner and
+	// attested.qualifiedName empty instead of writing the Qualified Names
+	// of the AIK and the credential key.
+	OmitQualifiedNames bool
+	// ClockSafe, if not nil, is the byte written as certInfo's
+	// clockInfo.safe, a TPMI_YES_NO that a TPM sets to NO (0) or YES (1)
+	// only. Nil means YES.
+	ClockSafe *uint8
 }
 
 // manufacturer returns Manufacturer or its default.
@@ -86,6 +107,18 @@ func (info TPMInfo) model() string {
 		return defaultTPMModel
 	}
 	return info.Model
+}
+
+// objectAttributes returns ObjectAttributes or its default.
+func (info TPMInfo) objectAttributes() (tpm2.TPMAObject, error) {
+	if info.ObjectAttributes == 0 {
+		return signingKeyAttributes(false), nil
+	}
+	attrs, err := tpm2.Unmarshal[tpm2.TPMAObject](binary.BigEndian.AppendUint32(nil, info.ObjectAttributes))
+	if err != nil {
+		return tpm2.TPMAObject{}, fmt.Errorf("objectAttributes %#08x: %w", info.ObjectAttributes, err)
+	}
+	return *attrs, nil
 }
 
 // signatureAlg resolves AIKAlg against the AIK's public key and returns the
@@ -158,6 +191,10 @@ type tpmStmt struct {
 //   - alg is info.AIKAlg, or follows the AIK's key type; ver is "2.0"; x5c
 //     is aikChain, the AIK certificate first (see [NewAIK]).
 //
+// info.ObjectAttributes, info.OmitQualifiedNames and info.ClockSafe change
+// objectAttributes, the Qualified Names and clockInfo.safe from what a TPM
+// writes, to reproduce other generators' statements byte for byte.
+//
 // authData must carry attested credential data whose key is cred. TPM does
 // not check that aikChain[0] certifies aik, so that tests can build broken
 // statements.
@@ -187,6 +224,9 @@ func TPM(authData, clientDataHash []byte, cred crypto.PublicKey, credAlg ctap2.A
 	if err != nil {
 		return Statement{}, fmt.Errorf("making tpm attestation: pubArea: %w", err)
 	}
+	if pub.ObjectAttributes, err = info.objectAttributes(); err != nil {
+		return Statement{}, fmt.Errorf("making tpm attestation: pubArea: %w", err)
+	}
 	credName, err := tpm2.ObjectName(pub)
 	if err != nil {
 		return Statement{}, fmt.Errorf("making tpm attestation: credential key name: %w", err)
@@ -199,13 +239,18 @@ func TPM(authData, clientDataHash []byte, cred crypto.PublicKey, credAlg ctap2.A
 	if err != nil {
 		return Statement{}, fmt.Errorf("making tpm attestation: AIK name: %w", err)
 	}
+	var signerQN, credQN []byte
+	if !info.OmitQualifiedNames {
+		signerQN = qualifiedName(tpm2.TPMRHEndorsement, aikName)
+		credQN = qualifiedName(tpm2.TPMRHOwner, credName)
+	}
 	h := hash.New()
 	h.Write(authData)
 	h.Write(clientDataHash)
 	attest := tpm2.TPMSAttest{
 		Magic:           tpm2.TPMGeneratedValue,
 		Type:            tpm2.TPMSTAttestCertify,
-		QualifiedSigner: tpm2.TPM2BName{Buffer: qualifiedName(tpm2.TPMRHEndorsement, aikName)},
+		QualifiedSigner: tpm2.TPM2BName{Buffer: signerQN},
 		ExtraData:       tpm2.TPM2BData{Buffer: h.Sum(nil)},
 		ClockInfo: tpm2.TPMSClockInfo{
 			Clock:        info.Clock,
@@ -216,10 +261,15 @@ func TPM(authData, clientDataHash []byte, cred crypto.PublicKey, credAlg ctap2.A
 		FirmwareVersion: info.FirmwareVersion,
 		Attested: tpm2.NewTPMUAttest(tpm2.TPMSTAttestCertify, &tpm2.TPMSCertifyInfo{
 			Name:          *credName,
-			QualifiedName: tpm2.TPM2BName{Buffer: qualifiedName(tpm2.TPMRHOwner, credName)},
+			QualifiedName: tpm2.TPM2BName{Buffer: credQN},
 		}),
 	}
 	certInfo := tpm2.Marshal(attest)
+	if info.ClockSafe != nil {
+		// go-tpm marshals TPMI_YES_NO from a bool, so it can write only
+		// 0 and 1; put the byte in place afterwards.
+		certInfo[clockSafeOffset(&attest)] = *info.ClockSafe
+	}
 	sig, err := signCertInfo(aik, alg, certInfo)
 	if err != nil {
 		return Statement{}, fmt.Errorf("making tpm attestation: %w", err)
@@ -236,6 +286,14 @@ func TPM(authData, clientDataHash []byte, cred crypto.PublicKey, credAlg ctap2.A
 		return Statement{}, fmt.Errorf("encoding tpm attestation: %w", err)
 	}
 	return Statement{Format: FormatTPM, Stmt: stmt}, nil
+}
+
+// clockSafeOffset is the offset of clockInfo.safe in the marshaled
+// TPMS_ATTEST a (TPM 2.0 Part 2 §10.12.12): after magic, type,
+// qualifiedSigner, extraData and the clock, resetCount and restartCount of
+// TPMS_CLOCK_INFO (§10.11.1).
+func clockSafeOffset(a *tpm2.TPMSAttest) int {
+	return 4 + 2 + 2 + len(a.QualifiedSigner.Buffer) + 2 + len(a.ExtraData.Buffer) + 8 + 4 + 4
 }
 
 // checkAttestedKey checks that authData carries attested credential data

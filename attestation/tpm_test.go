@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -289,4 +290,89 @@ func TestTPMRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTPMOtherGenerators checks the TPMInfo fields that reproduce other
+// generators' statements: each changes its own bytes and no other.
+func TestTPMOtherGenerators(t *testing.T) {
+	f, err := formatFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := newCredentials(t)[0]
+	authData := makeAuthData(t, cred, testAAGUID, []byte("tpm-cred"))
+	cdh := clientDataHash("tpm other generators")
+	base := TPMInfo{Clock: 7, ResetCount: 8, RestartCount: 9, FirmwareVersion: 10}
+	build := func(t *testing.T, info TPMInfo) tpmStmt {
+		t.Helper()
+		st, err := TPM(authData, cdh, cred.key.Public(), cred.alg, f.ecAIK.Key, f.ecAIK.Chain[:1], info)
+		if err != nil {
+			t.Fatalf("TPM(%+v): %v", info, err)
+		}
+		var s tpmStmt
+		if err := ctap2.Unmarshal(st.Stmt, &s); err != nil {
+			t.Fatalf("decoding attStmt: %v", err)
+		}
+		digest := sha256.Sum256(s.CertInfo)
+		if !ecdsa.VerifyASN1(f.ecAIK.Key.Public().(*ecdsa.PublicKey), digest[:], s.Sig) {
+			t.Error("sig does not verify over certInfo")
+		}
+		return s
+	}
+	def := build(t, base)
+	// safe sits after magic, type, qualifiedSigner (2+34), extraData
+	// (2+32), clock, resetCount and restartCount.
+	const safeAt = 4 + 2 + 36 + 34 + 16
+	if def.CertInfo[safeAt] != 1 {
+		t.Fatalf("default clockInfo.safe = %#02x, want YES", def.CertInfo[safeAt])
+	}
+
+	t.Run("ObjectAttributes", func(t *testing.T) {
+		for _, attrs := range []uint32{0x00040000, 0x00040472, 0x80040002} {
+			info := base
+			info.ObjectAttributes = attrs
+			s := build(t, info)
+			want := append([]byte(nil), def.PubArea...)
+			binary.BigEndian.PutUint32(want[4:8], attrs)
+			if !bytes.Equal(s.PubArea, want) {
+				t.Errorf("ObjectAttributes %#08x: pubArea =\n%x\nwant\n%x", attrs, s.PubArea, want)
+			}
+			name := sha256.Sum256(want)
+			if !bytes.Contains(s.CertInfo, name[:]) {
+				t.Errorf("ObjectAttributes %#08x: attested.name is not the Name of pubArea", attrs)
+			}
+		}
+	})
+
+	t.Run("OmitQualifiedNames", func(t *testing.T) {
+		info := base
+		info.OmitQualifiedNames = true
+		s := build(t, info)
+		if !bytes.Equal(s.PubArea, def.PubArea) {
+			t.Error("pubArea changed")
+		}
+		// Default: qualifiedSigner at 6, attested.qualifiedName last.
+		want := bytes.Join([][]byte{def.CertInfo[:6], {0, 0}, def.CertInfo[6+36 : len(def.CertInfo)-36], {0, 0}}, nil)
+		if !bytes.Equal(s.CertInfo, want) {
+			t.Errorf("certInfo =\n%x\nwant\n%x", s.CertInfo, want)
+		}
+	})
+
+	t.Run("ClockSafe", func(t *testing.T) {
+		for _, safe := range []uint8{0, 1, 0x33} {
+			info := base
+			info.ClockSafe = &safe
+			s := build(t, info)
+			want := append([]byte(nil), def.CertInfo...)
+			want[safeAt] = safe
+			if !bytes.Equal(s.CertInfo, want) {
+				t.Errorf("ClockSafe %#02x: certInfo =\n%x\nwant\n%x", safe, s.CertInfo, want)
+			}
+			info.OmitQualifiedNames = true
+			// Without qualifiedSigner's 34 bytes, safe moves up.
+			if s := build(t, info); s.CertInfo[safeAt-34] != safe {
+				t.Errorf("ClockSafe %#02x without qualified names: safe = %#02x", safe, s.CertInfo[safeAt-34])
+			}
+		}
+	})
 }

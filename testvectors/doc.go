@@ -16,17 +16,18 @@
 // w3c_test.go rebuilds the vectors from their private keys with softkey's
 // own building blocks ([ctap2.AuthData], [ctap2.MarshalCOSEKey],
 // [attestation.None], [attestation.Self], [attestation.Packed],
-// [attestation.FIDOU2F], [attestation.Sign]) and requires the authenticator
-// data, the attestation object and the assertion signature to come out bit
-// for bit. The tpm vector is the exception: its pubArea and certInfo are
-// fixed bytes in the generator that differ from softkey's TPM2_Certify
-// emulation ([attestation.TPM]) in objectAttributes, qualifiedSigner,
-// clockInfo.safe and attested.qualifiedName (and so attested.name and sig);
-// w3c_attestation_test.go holds every other byte to the vector and
-// reproduces the vector's AIK signature over its own certInfo. This works
-// because the vectors sign deterministically: ECDSA with RFC 6979 nonces,
-// Ed25519, and RSASSA-PKCS1-v1_5. It also re-derives every input the
-// vectors derive with HKDF, so a mistyped value cannot hide.
+// [attestation.FIDOU2F], [attestation.TPM], [attestation.Sign]) and
+// requires the authenticator data, the attestation object and the assertion
+// signature to come out bit for bit. The tpm vector's pubArea and certInfo
+// are fixed bytes in the generator that differ from what a TPM writes in
+// objectAttributes, qualifiedSigner, clockInfo.safe and
+// attested.qualifiedName; w3c_attestation_test.go passes those choices to
+// [attestation.TPM] through the [attestation.TPMInfo] fields that exist to
+// reproduce other generators, and holds the statement, its AIK signature
+// included, to the vector byte for byte. This works because the vectors
+// sign deterministically: ECDSA with RFC 6979 nonces, Ed25519, and
+// RSASSA-PKCS1-v1_5. It also re-derives every input the vectors derive with
+// HKDF, so a mistyped value cannot hide.
 //
 // Provenance: the blocks were taken from a verbatim quotation of the
 // specification's generated examples (each file names the example's URL),
