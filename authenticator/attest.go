@@ -19,19 +19,11 @@ func statementFormat(mode string) string {
 	return mode
 }
 
-// attestationModes are the modes a request may choose among.
-func (a *Authenticator) attestationModes() []string {
-	if len(a.profile.AttestationFormats) > 0 {
-		return a.profile.AttestationFormats
-	}
-	return []string{a.profile.Attestation}
-}
-
 // attestationFormats is getInfo's attestationFormats (CTAP 2.2 §6.4, 0x16):
 // the statement formats the modes produce, "none" included.
 func (a *Authenticator) attestationFormats() []string {
 	var out []string
-	for _, m := range append(a.attestationModes(), AttestationNone) {
+	for _, m := range append(a.profile.AttestationModes(), AttestationNone) {
 		if f := statementFormat(m); !slices.Contains(out, f) {
 			out = append(out, f)
 		}
@@ -47,7 +39,7 @@ func (a *Authenticator) chooseAttestation(preference []string, alg ctap2.Alg) st
 	mode := a.profile.Attestation
 pick:
 	for _, f := range preference {
-		for _, m := range append(a.attestationModes(), AttestationNone) {
+		for _, m := range append(a.profile.AttestationModes(), AttestationNone) {
 			if statementFormat(m) == f {
 				mode = m
 				break pick

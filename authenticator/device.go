@@ -91,7 +91,7 @@ func (a *Authenticator) device() (*deviceState, error) {
 			return nil, fmt.Errorf("issuing enterprise attestation certificate: %w", err)
 		}
 	}
-	if slices.Contains(a.attestationModes(), AttestationTPM) {
+	if slices.Contains(a.profile.AttestationModes(), AttestationTPM) {
 		ca, err := issuer()
 		if err != nil {
 			return nil, err
