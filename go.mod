@@ -3,6 +3,7 @@ module github.com/softkeydev/softkey
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/go-webauthn/webauthn v0.18.2
 	github.com/google/go-tpm v0.9.8
