@@ -70,7 +70,7 @@ signature counters live in an encrypted vault.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newRunCommand(), newInfoCommand(), newCredsCommand(), newVersionCommand())
 	root.AddCommand(newPresetsCommand(), newCACommand(), newMDSCommand())
-	root.AddCommand(newTunnelCommand())
+	root.AddCommand(newTunnelCommand(), newHybridCommand())
 	return root
 }
 

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/softkeydev/softkey/transport/hybrid"
+)
+
+// freeUDPAddr returns a loopback UDP address that was free a moment ago.
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := c.LocalAddr().String()
+	require.NoError(t, c.Close())
+	return addr
+}
+
+// TestHybridThreeProcesses runs a tunnel server, the desktop (softkey
+// hybrid qr) and the phone (softkey hybrid phone) as three processes of
+// the built binary: registration and sign-in go through the tunnel, and
+// the desktop's in-process go-webauthn relying party verifies both.
+func TestHybridThreeProcesses(t *testing.T) {
+	if softkeyBin == "" {
+		t.Skip("no softkey binary in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+
+	// 1. The tunnel server.
+	ready := filepath.Join(dir, "tunnel.json")
+	var tunnelErr syncBuffer
+	server := exec.CommandContext(ctx, softkeyBin, "tunnel", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready)
+	server.Stderr = &tunnelErr
+	require.NoError(t, server.Start())
+	defer func() {
+		_ = server.Process.Signal(os.Interrupt)
+		_ = server.Wait()
+	}()
+	var info struct {
+		Addr string `json:"addr"`
+	}
+	for {
+		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &info) == nil && info.Addr != "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the tunnel server did not get ready; stderr:\n%s", tunnelErr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	advertAddr := freeUDPAddr(t)
+
+	// 2. The desktop prints the URI on stderr with --json.
+	var qrOut, qrErr syncBuffer
+	desktop := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--json",
+		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--rp", "example.org", "--user", "alice", "--timeout", "25s")
+	desktop.Stdout = &qrOut
+	stderr, err := desktop.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, desktop.Start())
+	uris := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			qrErr.Write([]byte(line + "\n"))
+			if strings.HasPrefix(line, "FIDO:/") {
+				uris <- line
+			}
+		}
+	}()
+	var uri string
+	select {
+	case uri = <-uris:
+	case <-ctx.Done():
+		t.Fatal("softkey hybrid qr printed no FIDO:/ URI")
+	}
+
+	// 3. The phone answers with the engine.
+	phone := exec.CommandContext(ctx, softkeyBin, "hybrid", "phone", uri,
+		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "25s")
+	phoneOut, err := phone.CombinedOutput()
+	require.NoError(t, err, "softkey hybrid phone:\n%s", phoneOut)
+
+	<-copied
+	require.NoError(t, desktop.Wait(), "softkey hybrid qr:\n%s", qrErr.String())
+
+	var got struct {
+		URI               string `json:"uri"`
+		CredentialID      string `json:"credentialId"`
+		AttestationFormat string `json:"attestationFormat"`
+		Registered        bool   `json:"registered"`
+		SignatureVerified bool   `json:"signatureVerified"`
+		SignCount         uint32 `json:"signCount"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(qrOut.String()), &got), "stdout of softkey hybrid qr: %q", qrOut.String())
+	require.Equal(t, uri, got.URI, "uri")
+	require.NotEmpty(t, got.CredentialID, "credentialId")
+	require.Equal(t, "packed", got.AttestationFormat, "attestationFormat")
+	require.True(t, got.Registered, "registered")
+	require.True(t, got.SignatureVerified, "signatureVerified")
+	require.NotContains(t, qrErr.String(), "level=ERROR")
+	require.Contains(t, string(phoneOut), "the desktop shut the tunnel down")
+}
+
+// TestHybridFlagErrors checks that bad input to softkey hybrid qr and
+// phone ends with an error and a hint, before anything is started.
+func TestHybridFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"phone bad URI", []string{"hybrid", "phone", "FIDO:/123", "--memory"}, "invalid QR code"},
+		{"phone not a URI", []string{"hybrid", "phone", "hello", "--memory"}, "hint: pass the FIDO:/ URI"},
+		{"phone bad tunnel", []string{"hybrid", "phone", validTestURI(t), "--tunnel", "http://x", "--memory"}, "--tunnel must be a ws:// or wss:// URL"},
+		{"qr bad tunnel", []string{"hybrid", "qr", "--tunnel", "127.0.0.1:1"}, "--tunnel must be a ws:// or wss:// URL"},
+		{"phone no URI", []string{"hybrid", "phone"}, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			code := softkeyMain(context.Background(), tt.args, &stdout, &stderr)
+			require.Equal(t, 1, code, "exit code of softkey %s; stderr:\n%s", strings.Join(tt.args, " "), stderr.String())
+			require.Contains(t, stderr.String(), tt.want, "stderr of softkey %s", strings.Join(tt.args, " "))
+			require.Empty(t, stdout.String(), "stdout of softkey %s", strings.Join(tt.args, " "))
+		})
+	}
+}
+
+// validTestURI is the URI of a well-formed QR code.
+func validTestURI(t *testing.T) string {
+	t.Helper()
+	d, err := hybrid.NewDesktop(hybrid.DesktopConfig{Scanner: nopScanner{}})
+	require.NoError(t, err)
+	return d.QR().URI()
+}
+
+type nopScanner struct{}
+
+func (nopScanner) Scan(context.Context) (<-chan [hybrid.AdvertSize]byte, error) {
+	return nil, errors.New("no scanner")
+}
