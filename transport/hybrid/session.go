@@ -100,7 +100,11 @@ type Session struct {
 	hash     [32]byte
 	linking  *LinkingInfo
 	closed   bool
-	logger   *slog.Logger
+	// broken is the error that ended the exchange of frames: after a
+	// frame fails to decrypt or parse, or is lost, request and answer can
+	// no longer be paired, so the session refuses further requests.
+	broken error
+	logger *slog.Logger
 }
 
 var _ ctap2.Transport = (*Session)(nil)
@@ -144,6 +148,9 @@ func (s *Session) CBOR(ctx context.Context, msg []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if s.broken != nil {
+		return nil, fmt.Errorf("hybrid: session broken earlier: %w", s.broken)
+	}
 	req, err := ParseCTAPRequest(msg)
 	if err != nil {
 		return nil, err
@@ -157,6 +164,17 @@ func (s *Session) CBOR(ctx context.Context, msg []byte) ([]byte, error) {
 	if s.revision == Revision1 {
 		out = req.Marshal()
 	}
+	resp, err := s.exchange(ctx, req, out)
+	if err != nil {
+		s.broken = err
+		s.logger.Debug("hybrid: session broken", "err", err)
+		return nil, err
+	}
+	return resp, nil
+}
+
+// exchange sends one request and waits for its answer.
+func (s *Session) exchange(ctx context.Context, req *CTAPRequest, out []byte) ([]byte, error) {
 	if err := s.f.send(ctx, out); err != nil {
 		return nil, fmt.Errorf("hybrid: sending %v: %w", req.Command, err)
 	}

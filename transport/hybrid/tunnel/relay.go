@@ -24,6 +24,10 @@ type tunnel struct {
 	opened time.Time
 
 	in [2]chan []byte // in[i] holds messages from side i to its peer
+	// queued[i] counts side i's messages not yet written to its peer
+	// (in in[i] or being written); wrote[i] is poked after each write.
+	queued [2]atomic.Int64
+	wrote  [2]chan struct{}
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -57,6 +61,7 @@ func (s *Server) newTunnel(id [TunnelIDSize]byte, contact, signal bool) *tunnel 
 	}
 	for i := range t.in {
 		t.in[i] = make(chan []byte, s.cfg.MaxQueued)
+		t.wrote[i] = make(chan struct{}, 1)
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.stop = func() bool { return false }
@@ -101,6 +106,7 @@ func (t *tunnel) join(now time.Time) {
 	if t.signal {
 		// The connect signal (hybrid-cable.md §5.2): the joiner has not
 		// sent anything yet, so the queue has room.
+		t.queued[1].Add(1)
 		t.in[1] <- []byte{0}
 	}
 	t.mu.Lock()
@@ -165,6 +171,9 @@ func (t *tunnel) serve(c *websocket.Conn, side int) {
 		t.write(c, side)
 	}()
 	code, reason := t.read(c, side)
+	if code == websocket.StatusNormalClosure {
+		t.flush(side)
+	}
 	t.close(code, reason)
 	<-written
 	<-handshook
@@ -187,18 +196,21 @@ func (t *tunnel) read(c *websocket.Conn, side int) (websocket.StatusCode, string
 			return websocket.StatusUnsupportedData, fmt.Sprintf("the %s sent a text message", who)
 		}
 		t.touch()
+		t.queued[side].Add(1)
 		select {
 		case t.in[side] <- msg:
 			continue
 		default:
 		}
 		if !t.joined.Load() {
+			t.queued[side].Add(-1)
 			return websocket.StatusPolicyViolation,
 				fmt.Sprintf("the %s sent more than %d messages before the %s joined", who, t.s.cfg.MaxQueued, t.roles[1-side])
 		}
 		select {
 		case t.in[side] <- msg:
 		case <-t.ctx.Done():
+			t.queued[side].Add(-1)
 			return t.code, t.reason
 		}
 	}
@@ -214,11 +226,43 @@ func (t *tunnel) write(c *websocket.Conn, side int) {
 		case <-t.ctx.Done():
 			return
 		case msg := <-t.in[1-side]:
-			if err := c.Write(context.Background(), websocket.MessageBinary, msg); err != nil {
+			err := c.Write(context.Background(), websocket.MessageBinary, msg)
+			t.queued[1-side].Add(-1)
+			select {
+			case t.wrote[1-side] <- struct{}{}:
+			default:
+			}
+			if err != nil {
 				t.close(websocket.StatusGoingAway, fmt.Sprintf("writing to the %s: %v", t.roles[side], err))
 				return
 			}
 			t.touch()
+		}
+	}
+}
+
+// flushTimeout bounds how long a side that closed normally waits for its
+// last messages to reach the peer before the peer is closed too.
+const flushTimeout = 2 * time.Second
+
+// flush waits, for flushTimeout at most, until the messages side sent
+// before closing have been written to its peer, so that a last message
+// (such as the client's shutdown, hybrid-cable.md §7.2) is not dropped by
+// the close. It returns at once if the peer never joined or the tunnel is
+// closing for another reason.
+func (t *tunnel) flush(side int) {
+	if !t.joined.Load() {
+		return
+	}
+	timer := time.NewTimer(flushTimeout)
+	defer timer.Stop()
+	for t.queued[side].Load() > 0 {
+		select {
+		case <-t.wrote[side]:
+		case <-t.ctx.Done():
+			return
+		case <-timer.C:
+			return
 		}
 	}
 }
