@@ -63,6 +63,8 @@ type hybridQROptions struct {
 	timeout    time.Duration
 	json       bool
 	logLevel   string
+	png        string
+	link       hybridLinkOptions
 }
 
 func newHybridQRCommand() *cobra.Command {
@@ -79,12 +81,14 @@ registers a credential and signs in with it, as a browser would for the
 relying party --rp. The relying party's side runs in process with
 go-webauthn, which verifies the attestation and the assertion.
 
-Without --json, the URI goes to stdout, followed by the outcome. With
---json, the URI goes to stderr and stdout gets one JSON object:
+Without --json, the QR code and the URI go to stdout, followed by the
+outcome. With --json, they go to stderr and stdout gets one JSON object:
 {"uri":…,"credentialId":…,"attestationFormat":…,"registered":true,
 "signatureVerified":true,"signCount":…}.
 
-No QR code is drawn: paste the URI into softkey hybrid phone.`,
+The QR code is drawn with half blocks in inverted colours, for a dark
+terminal; --png FILE also writes it as a PNG image. Paste the URI into
+softkey hybrid phone, or pass it the image with --qr-image.`,
 		Example: `  softkey tunnel serve --listen 127.0.0.1:8112 &
   softkey hybrid qr --tunnel ws://127.0.0.1:8112 --rp example.org --user alice
   # in another terminal:
@@ -101,6 +105,8 @@ No QR code is drawn: paste the URI into softkey hybrid phone.`,
 	f.StringVar(&o.user, "user", "alice", "user `name` to register")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the phone and each step")
 	f.BoolVar(&o.json, "json", false, "print the outcome as JSON")
+	f.StringVar(&o.png, "png", "", "also write the QR code as a PNG image to `FILE`")
+	o.link.addQRFlags(f)
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }
@@ -113,6 +119,7 @@ type hybridOutcome struct {
 	Registered        bool   `json:"registered"`
 	SignatureVerified bool   `json:"signatureVerified"`
 	SignCount         uint32 `json:"signCount"`
+	Linked            bool   `json:"linked"` // signed in through a linked phone, no QR code
 }
 
 func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writer) error {
@@ -128,6 +135,9 @@ func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writ
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	if o.link.linked {
+		return o.link.runHybridLinked(ctx, o, resolve, logger, stdout)
+	}
 
 	// Listen before showing the code, so that no advert is missed.
 	scanner, err := advert.ListenUDP(o.advertAddr, logger)
@@ -136,20 +146,20 @@ func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writ
 			"if another softkey hybrid qr listens there, stop it or pass --advert-addr")
 	}
 	desktop, err := hybrid.NewDesktop(hybrid.DesktopConfig{
-		Scanner:     scanner,
-		Resolve:     resolve,
-		RequestType: hybrid.MakeCredential,
-		Logger:      logger,
+		Scanner:         scanner,
+		Resolve:         resolve,
+		RequestType:     hybrid.MakeCredential,
+		SupportsLinking: o.link.state != "",
+		Logger:          logger,
 	})
 	if err != nil {
 		scanner.Close()
 		return err
 	}
 	out := hybridOutcome{URI: desktop.QR().URI()}
-	if o.json {
-		fmt.Fprintln(stderr, out.URI)
-	} else {
-		fmt.Fprintln(stdout, out.URI)
+	if err := showHybridQR(out.URI, o.png, o.json, stdout, stderr); err != nil {
+		scanner.Close()
+		return err
 	}
 	session, err := desktop.Connect(ctx)
 	if err != nil {
@@ -172,6 +182,9 @@ func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writ
 		return err
 	}
 	if err := b.signIn(ctx, rp, user, &out); err != nil {
+		return err
+	}
+	if err := o.link.saveDesktop(session, o.rpID, user); err != nil {
 		return err
 	}
 	if err := session.Close(); err != nil {
@@ -389,12 +402,14 @@ type hybridPhoneOptions struct {
 	attest           attestationFlags
 	timeout          time.Duration
 	logLevel         string
+	qrImage          string
+	link             hybridLinkOptions
 }
 
 func newHybridPhoneCommand() *cobra.Command {
 	var o hybridPhoneOptions
 	cmd := &cobra.Command{
-		Use:   "phone URI",
+		Use:   "phone {URI | --qr-image FILE}",
 		Short: "Play the phone: answer a hybrid QR code with softkey's engine",
 		Long: `Play the phone (the authenticator) of a hybrid sign-in.
 
@@ -403,15 +418,25 @@ the tunnel server (--tunnel stands in for the domain it advertises),
 advertises on the advert channel (--advert-addr, UDP on loopback), answers
 the desktop's handshake and serves its CTAP requests from the engine, with
 the chosen profile and vault, until the desktop shuts the tunnel down.`,
-		Example: `  softkey hybrid phone 'FIDO:/…' --tunnel ws://127.0.0.1:8112 --memory --presence auto`,
-		Args:    usageArgs(cobra.ExactArgs(1)),
+		Example: `  softkey hybrid phone 'FIDO:/…' --tunnel ws://127.0.0.1:8112 --memory --presence auto
+  softkey hybrid phone --qr-image code.png --tunnel ws://127.0.0.1:8112 --memory --presence auto`,
+		Args: usageArgs(o.link.phoneArgs(hybridPhoneArgs(&o.qrImage))),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runHybridPhone(cmd.Context(), &o, args[0], cmd.ErrOrStderr())
+			if o.link.linked {
+				return runHybridPhone(cmd.Context(), &o, "", cmd.ErrOrStderr())
+			}
+			uri, err := hybridPhoneURI(o.qrImage, args)
+			if err != nil {
+				return err
+			}
+			return runHybridPhone(cmd.Context(), &o, uri, cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.tunnel, "tunnel", "", "tunnel server `URL` standing in for the advertised domain (default: cable.ua5v.com)")
 	f.StringVar(&o.advertAddr, "advert-addr", advert.DefaultAddr, "UDP `address` to send adverts to")
+	f.StringVar(&o.qrImage, "qr-image", "", "read the URI from the QR code in a PNG or JPEG image `FILE`")
+	o.link.addPhoneFlags(f)
 	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
 	f.BoolVar(&o.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
 	f.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
@@ -431,9 +456,11 @@ func runHybridPhone(ctx context.Context, o *hybridPhoneOptions, uri string, stde
 	if err != nil {
 		return err
 	}
-	qr, err := hybrid.ParseURI(strings.TrimSpace(uri))
-	if err != nil {
-		return withHints(err, "pass the FIDO:/ URI that softkey hybrid qr prints, quoted")
+	var qr *hybrid.QR // none with --linked
+	if !o.link.linked {
+		if qr, err = hybrid.ParseURI(strings.TrimSpace(uri)); err != nil {
+			return withHints(err, "pass the FIDO:/ URI that softkey hybrid qr prints, quoted")
+		}
 	}
 	resolve, err := tunnelResolver(o.tunnel)
 	if err != nil {
@@ -487,10 +514,6 @@ func runHybridPhone(ctx context.Context, o *hybridPhoneOptions, uri string, stde
 		Resolve:    resolve,
 		Logger:     logger,
 	}
-	logger.Info("advertising", "advert-addr", o.advertAddr)
-	if err := phone.Serve(ctx, qr); err != nil {
-		return err
-	}
-	logger.Info("the desktop shut the tunnel down")
-	return nil
+	logger.Info("phone ready", "advert-addr", o.advertAddr)
+	return o.link.servePhone(ctx, phone, qr, resolve, logger)
 }

@@ -31,12 +31,16 @@ func freeUDPAddr(t *testing.T) string {
 // TestHybridThreeProcesses runs a tunnel server, the desktop (softkey
 // hybrid qr) and the phone (softkey hybrid phone) as three processes of
 // the built binary: registration and sign-in go through the tunnel, and
-// the desktop's in-process go-webauthn relying party verifies both.
+// the desktop's in-process go-webauthn relying party verifies both. The
+// phone offers linking and keeps serving; a second desktop process then
+// signs in through the linked phone with no QR code (hybrid-cable.md
+// §7.5), woken through the tunnel server's softkey-local contact
+// listener.
 func TestHybridThreeProcesses(t *testing.T) {
 	if softkeyBin == "" {
 		t.Skip("no softkey binary in -short mode")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 
@@ -66,8 +70,10 @@ func TestHybridThreeProcesses(t *testing.T) {
 	advertAddr := freeUDPAddr(t)
 
 	// 2. The desktop prints the URI on stderr with --json.
+	desktopState := filepath.Join(dir, "desktop-link.json")
+	phoneState := filepath.Join(dir, "phone-link.json")
 	var qrOut, qrErr syncBuffer
-	desktop := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--json",
+	desktop := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--json", "--link-state", desktopState,
 		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--rp", "example.org", "--user", "alice", "--timeout", "25s")
 	desktop.Stdout = &qrOut
 	stderr, err := desktop.StderrPipe()
@@ -94,11 +100,42 @@ func TestHybridThreeProcesses(t *testing.T) {
 		t.Fatal("softkey hybrid qr printed no FIDO:/ URI")
 	}
 
-	// 3. The phone answers with the engine.
-	phone := exec.CommandContext(ctx, softkeyBin, "hybrid", "phone", uri,
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "25s")
-	phoneOut, err := phone.CombinedOutput()
-	require.NoError(t, err, "softkey hybrid phone:\n%s", phoneOut)
+	// 3. The phone answers with the engine, offers linking, and stays up
+	// for linked desktops.
+	phone := exec.CommandContext(ctx, softkeyBin, "hybrid", "phone", uri, "--link-state", phoneState, "--serve-linked",
+		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "40s")
+	var phoneOut syncBuffer
+	phone.Stdout = &phoneOut
+	phoneErr, err := phone.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, phone.Start())
+	phoneCopied := make(chan struct{})
+	go func() {
+		defer close(phoneCopied)
+		sc := bufio.NewScanner(phoneErr)
+		for sc.Scan() {
+			phoneOut.Write([]byte(sc.Text() + "\n"))
+		}
+	}()
+	phoneDone := false
+	defer func() {
+		if !phoneDone {
+			_ = phone.Process.Kill()
+			<-phoneCopied
+			_ = phone.Wait()
+		}
+	}()
+	waitPhone := func(msg string) {
+		t.Helper()
+		for !strings.Contains(phoneOut.String(), msg) {
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatalf("the phone did not log %q; output:\n%s", msg, phoneOut.String())
+			}
+		}
+	}
+	waitPhone("the desktop shut the tunnel down")
 
 	<-copied
 	require.NoError(t, desktop.Wait(), "softkey hybrid qr:\n%s", qrErr.String())
@@ -110,6 +147,7 @@ func TestHybridThreeProcesses(t *testing.T) {
 		Registered        bool   `json:"registered"`
 		SignatureVerified bool   `json:"signatureVerified"`
 		SignCount         uint32 `json:"signCount"`
+		Linked            bool   `json:"linked"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(qrOut.String()), &got), "stdout of softkey hybrid qr: %q", qrOut.String())
 	require.Equal(t, uri, got.URI, "uri")
@@ -118,7 +156,42 @@ func TestHybridThreeProcesses(t *testing.T) {
 	require.True(t, got.Registered, "registered")
 	require.True(t, got.SignatureVerified, "signatureVerified")
 	require.NotContains(t, qrErr.String(), "level=ERROR")
-	require.Contains(t, string(phoneOut), "the desktop shut the tunnel down")
+	require.False(t, got.Linked, "linked")
+	for _, f := range []string{desktopState, phoneState} {
+		fi, err := os.Stat(f)
+		require.NoError(t, err, "link state")
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "mode of %s", f)
+	}
+
+	// 4. A second desktop process signs in through the linked phone: no
+	// QR code, no URI.
+	var linkedOut, linkedErr syncBuffer
+	linked := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--linked", "--json", "--link-state", desktopState,
+		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--timeout", "20s")
+	linked.Stdout, linked.Stderr = &linkedOut, &linkedErr
+	require.NoError(t, linked.Run(), "softkey hybrid qr --linked:\n%s\nphone:\n%s", linkedErr.String(), phoneOut.String())
+	require.NotContains(t, linkedErr.String(), "FIDO:/", "a linked sign-in shows no QR code")
+	var again struct {
+		URI               string `json:"uri"`
+		CredentialID      string `json:"credentialId"`
+		Registered        bool   `json:"registered"`
+		SignatureVerified bool   `json:"signatureVerified"`
+		SignCount         uint32 `json:"signCount"`
+		Linked            bool   `json:"linked"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(linkedOut.String()), &again), "stdout of softkey hybrid qr --linked: %q", linkedOut.String())
+	require.True(t, again.Linked, "linked")
+	require.Empty(t, again.URI, "uri")
+	require.False(t, again.Registered, "registered")
+	require.True(t, again.SignatureVerified, "signatureVerified")
+	require.Equal(t, got.CredentialID, again.CredentialID, "credentialId")
+	waitPhone("a linked desktop shut the tunnel down")
+
+	require.NoError(t, phone.Process.Signal(os.Interrupt))
+	<-phoneCopied
+	phoneDone = true
+	require.NoError(t, phone.Wait(), "softkey hybrid phone:\n%s", phoneOut.String())
+	require.NotContains(t, phoneOut.String(), "level=ERROR")
 }
 
 // TestHybridFlagErrors checks that bad input to softkey hybrid qr and

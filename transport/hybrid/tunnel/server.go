@@ -15,7 +15,10 @@
 //     The server has no push channel of its own, so it hands the request to
 //     [Config.Contact], which wakes the phone out of band with the routing
 //     and tunnel IDs of a new tunnel the desktop has opened; the phone then
-//     joins with /cable/connect/. Without a Contact hook, or when it returns
+//     joins with /cable/connect/. Without a Contact hook, the server tells
+//     the phone holding GET /softkey/contact-listen/<contact ID> open (a
+//     softkey-local stand-in for a push service, not caBLE: see
+//     [ContactListenPrefix]). With no such phone, or when the hook returns
 //     [ErrContactGone], the answer is 410 Gone (the contact ID is dead). If
 //     the desktop sent X-caBLE-Signal-Connection, the server echoes it and
 //     sends the desktop a single binary 00 message when the phone joins.
@@ -125,7 +128,9 @@ type Config struct {
 	// IdleTimeout closes a joined tunnel that relayed nothing for that
 	// long. Zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// Contact wakes a linked phone for /cable/contact/; nil answers 410.
+	// Contact wakes a linked phone for /cable/contact/; nil tells the
+	// phone listening on /softkey/contact-listen/ for that contact ID
+	// (softkey-local, see [ContactListenPrefix]), or answers 410 if none.
 	Contact func(context.Context, ContactRequest) error
 	// Clock defaults to the real time.
 	Clock Clock
@@ -145,8 +150,10 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[[TunnelIDSize]byte]*tunnel // waiting for their second party
 	live    map[*tunnel]struct{}
-	closing bool
-	wg      sync.WaitGroup // handlers and their writers
+	// listeners are the phones on /softkey/contact-listen/, by contact ID.
+	listeners map[string]*listener
+	closing   bool
+	wg        sync.WaitGroup // handlers and their writers
 
 	cut    context.Context // done when Shutdown gives up waiting
 	cutNow context.CancelFunc
@@ -206,6 +213,21 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, reason
 
 // ServeHTTP implements [http.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.EscapedPath(), ContactListenPrefix) {
+		id, err := parseListenPath(r.URL.EscapedPath())
+		switch {
+		case err != nil || r.URL.RawQuery != "":
+			s.refuse(w, r, http.StatusNotFound, "not a contact-listen path")
+		case r.Method != http.MethodGet:
+			w.Header().Set("Allow", http.MethodGet)
+			s.refuse(w, r, http.StatusMethodNotAllowed, "method must be GET")
+		case !offersSubprotocol(r.Header):
+			s.refuse(w, r, http.StatusBadRequest, "the "+Subprotocol+" subprotocol is not offered")
+		default:
+			s.serveListen(w, r, id)
+		}
+		return
+	}
 	route, err := ParseTunnelPath(r.URL.EscapedPath())
 	if err != nil || r.URL.RawQuery != "" {
 		s.refuse(w, r, http.StatusNotFound, "not a tunnel path")
@@ -322,9 +344,9 @@ func (s *Server) serveContact(w http.ResponseWriter, r *http.Request, route Rout
 		s.refuse(w, r, http.StatusInternalServerError, "making a tunnel ID: "+err.Error())
 		return
 	}
-	if s.cfg.Contact == nil {
-		s.refuse(w, r, http.StatusGone, "no contact handler")
-		return
+	contact := s.cfg.Contact
+	if contact == nil {
+		contact = s.contactListener
 	}
 	signal := strings.EqualFold(r.Header.Get(SignalConnectionHeader), "true")
 	t := s.newTunnel(req.TunnelID, true, signal)
@@ -336,7 +358,7 @@ func (s *Server) serveContact(w http.ResponseWriter, r *http.Request, route Rout
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(s.cut, cancel)()
-	if err := s.cfg.Contact(ctx, req); err != nil {
+	if err := contact(ctx, req); err != nil {
 		t.close(websocket.StatusNormalClosure, "contact refused")
 		if errors.Is(err, ErrContactGone) {
 			s.refuse(w, r, http.StatusGone, err.Error())
@@ -415,6 +437,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, t := range ts {
 		t.close(websocket.StatusGoingAway, "server shutting down")
 	}
+	s.stopListeners()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
