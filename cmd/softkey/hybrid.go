@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -22,9 +21,6 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/spf13/cobra"
 
-	"github.com/softkeydev/softkey/authenticator"
-	"github.com/softkeydev/softkey/authenticator/keys"
-	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
 	"github.com/softkeydev/softkey/transport/hybrid"
 	"github.com/softkeydev/softkey/transport/hybrid/advert"
@@ -470,39 +466,14 @@ func runHybridPhone(ctx context.Context, o *hybridPhoneOptions, uri string, stde
 	if err != nil {
 		return err
 	}
-	presence, closePresence, err := presenceFromFlag(o.presence, o.presenceTimeout)
+	auth, _, stopEngine, err := startEngine(engineFlags{
+		memory: o.memory, vaultDir: o.vaultDir, passphrasePrompt: o.passphrasePrompt,
+		presence: o.presence, presenceTimeout: o.presenceTimeout,
+	}, key, logger)
 	if err != nil {
 		return err
 	}
-	defer closePresence()
-	var st authenticator.Store
-	if o.memory {
-		st = &store.Memory{}
-	} else {
-		v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, false)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := v.Close(); err != nil {
-				logger.Error("closing the vault", "dir", dir, "error", err)
-			}
-		}()
-		logger.Info("vault open", "dir", dir)
-		st = v
-	}
-	auth, err := authenticator.New(authenticator.Config{
-		Profile:  key.profile,
-		Store:    st,
-		Keys:     keys.NewSoftware(rand.Reader),
-		Presence: presence,
-		CA:       key.ca,
-		Batch:    key.batch,
-		Logger:   logger,
-	})
-	if err != nil {
-		return fmt.Errorf("starting the authenticator: %w", err)
-	}
+	defer stopEngine()
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,9 +18,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/softkeydev/softkey/authenticator"
-	"github.com/softkeydev/softkey/authenticator/keys"
-	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/transport/ctaphid"
 	"github.com/softkeydev/softkey/transport/pty"
 	"github.com/softkeydev/softkey/transport/udp"
@@ -159,44 +155,14 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 	}
 	profile := key.profile
 
-	presence, closePresence, err := presenceFromFlag(o.presence, o.presenceTimeout)
+	auth, vaultDir, stopEngine, err := startEngine(engineFlags{
+		memory: o.memory, vaultDir: o.vaultDir, passphrasePrompt: o.passphrasePrompt,
+		presence: o.presence, presenceTimeout: o.presenceTimeout,
+	}, key, logger)
 	if err != nil {
 		return err
 	}
-	defer closePresence()
-
-	var (
-		st       authenticator.Store
-		vaultDir string // the vault's directory; empty for a key in memory
-	)
-	if o.memory {
-		st = &store.Memory{}
-	} else {
-		v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, false)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := v.Close(); err != nil {
-				logger.Error("closing the vault", "dir", dir, "error", err)
-			}
-		}()
-		logger.Info("vault open", "dir", dir)
-		st, vaultDir = v, dir
-	}
-
-	auth, err := authenticator.New(authenticator.Config{
-		Profile:  profile,
-		Store:    st,
-		Keys:     keys.NewSoftware(rand.Reader),
-		Presence: presence,
-		CA:       key.ca,
-		Batch:    key.batch,
-		Logger:   logger,
-	})
-	if err != nil {
-		return fmt.Errorf("starting the authenticator: %w", err)
-	}
+	defer stopEngine()
 	server := ctaphid.NewServer(ctaphid.Config{
 		Handler: auth,
 		U2F:     profile.U2F,
