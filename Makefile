@@ -12,8 +12,9 @@ GO        ?= go
 FUZZTIME  ?= 30s
 RUNARGS   ?=
 # Debian packages: libfido2 for go-libfido2 (cgo) and OpenSSH's helper,
-# libfido2's tools, python-fido2 0.9.1, OpenSSH's client, a C compiler.
-DEBS      := libfido2-dev fido2-tools python3-fido2 openssh-client gcc
+# libfido2's tools, python-fido2 0.9.1, OpenSSH's client, a C compiler,
+# and dbus-daemon for the private bus of the advert package's BlueZ test.
+DEBS      := libfido2-dev fido2-tools python3-fido2 openssh-client gcc dbus-daemon
 # The VM test: qemu (TCG), a static busybox and cpio for the initramfs,
 # libfido2's tools to copy into it. The kernel is downloaded, not installed.
 VMDEBS    := qemu-system-x86 busybox-static cpio fido2-tools libfido2-1

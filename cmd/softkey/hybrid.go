@@ -53,6 +53,7 @@ func tunnelResolver(base string) (hybrid.Resolver, error) {
 
 type hybridQROptions struct {
 	tunnel     string
+	advert     string
 	advertAddr string
 	rpID       string
 	user       string
@@ -97,6 +98,7 @@ softkey hybrid phone, or pass it the image with --qr-image.`,
 	f := cmd.Flags()
 	f.StringVar(&o.tunnel, "tunnel", "", "tunnel server `URL` standing in for every domain (default: the real domain in the advert)")
 	f.StringVar(&o.advertAddr, "advert-addr", advert.DefaultAddr, "UDP `address` to receive adverts on")
+	addAdvertFlag(f, &o.advert)
 	f.StringVar(&o.rpID, "rp", "example.org", "relying party `ID`; the origin is https://ID")
 	f.StringVar(&o.user, "user", "alice", "user `name` to register")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the phone and each step")
@@ -136,10 +138,9 @@ func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writ
 	}
 
 	// Listen before showing the code, so that no advert is missed.
-	scanner, err := advert.ListenUDP(o.advertAddr, logger)
+	scanner, closeScanner, err := advertScanner(o.advert, o.advertAddr, logger)
 	if err != nil {
-		return withHints(fmt.Errorf("listening for adverts: %w", err),
-			"if another softkey hybrid qr listens there, stop it or pass --advert-addr")
+		return err
 	}
 	desktop, err := hybrid.NewDesktop(hybrid.DesktopConfig{
 		Scanner:         scanner,
@@ -149,12 +150,12 @@ func runHybridQR(ctx context.Context, o *hybridQROptions, stdout, stderr io.Writ
 		Logger:          logger,
 	})
 	if err != nil {
-		scanner.Close()
+		closeScanner()
 		return err
 	}
 	out := hybridOutcome{URI: desktop.QR().URI()}
 	if err := showHybridQR(out.URI, o.png, o.json, stdout, stderr); err != nil {
-		scanner.Close()
+		closeScanner()
 		return err
 	}
 	session, err := desktop.Connect(ctx)
@@ -388,6 +389,7 @@ func describeWebAuthnError(err error) error {
 
 type hybridPhoneOptions struct {
 	tunnel           string
+	advert           string
 	advertAddr       string
 	vaultDir         string
 	memory           bool
@@ -431,6 +433,7 @@ the chosen profile and vault, until the desktop shuts the tunnel down.`,
 	f := cmd.Flags()
 	f.StringVar(&o.tunnel, "tunnel", "", "tunnel server `URL` standing in for the advertised domain (default: cable.ua5v.com)")
 	f.StringVar(&o.advertAddr, "advert-addr", advert.DefaultAddr, "UDP `address` to send adverts to")
+	addAdvertFlag(f, &o.advert)
 	f.StringVar(&o.qrImage, "qr-image", "", "read the URI from the QR code in a PNG or JPEG image `FILE`")
 	o.link.addPhoneFlags(f)
 	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
@@ -479,12 +482,16 @@ func runHybridPhone(ctx context.Context, o *hybridPhoneOptions, uri string, stde
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	advertiser, err := advertAdvertiser(o.advert, o.advertAddr)
+	if err != nil {
+		return err
+	}
 	phone := &hybrid.Phone{
 		Handler:    auth.HandleCBOR,
-		Advertiser: &advert.UDPAdvertiser{Addr: o.advertAddr},
+		Advertiser: advertiser,
 		Resolve:    resolve,
 		Logger:     logger,
 	}
-	logger.Info("phone ready", "advert-addr", o.advertAddr)
+	logger.Info("phone ready", "advert", o.advert, "advert-addr", o.advertAddr)
 	return o.link.servePhone(ctx, phone, qr, resolve, logger)
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/softkeydev/softkey/ctap2"
 	"github.com/softkeydev/softkey/transport/hybrid"
-	"github.com/softkeydev/softkey/transport/hybrid/advert"
 	"github.com/softkeydev/softkey/transport/hybrid/tunnel"
 )
 
@@ -262,14 +261,13 @@ func (o *hybridLinkOptions) runHybridLinked(ctx context.Context, q *hybridQROpti
 		return withHints(fmt.Errorf("%s is not a desktop's link state (%v)", o.state, err),
 			"pass the --link-state file softkey hybrid qr wrote")
 	}
-	scanner, err := advert.ListenUDP(q.advertAddr, logger)
+	scanner, closeScanner, err := advertScanner(q.advert, q.advertAddr, logger)
 	if err != nil {
-		return withHints(fmt.Errorf("listening for adverts: %w", err),
-			"if another softkey hybrid qr listens there, stop it or pass --advert-addr")
+		return err
 	}
 	desktop, err := hybrid.NewDesktop(hybrid.DesktopConfig{Scanner: scanner, Resolve: resolve, Logger: logger})
 	if err != nil {
-		scanner.Close()
+		closeScanner()
 		return err
 	}
 	session, err := desktop.ConnectLinked(ctx, st.Linking, hybrid.GetAssertion)

@@ -18,24 +18,28 @@
 // step 6). Both default to [DefaultAddr], 127.0.0.1:8113 (UDP), next to
 // the CTAPHID-over-UDP port 8111 and the tunnel server's TCP port 8112.
 //
-// # BlueZ (not implemented)
+// # BlueZ
 //
-// On a Linux host with Bluetooth the intended second implementation talks
-// to BlueZ over D-Bus: the advertiser exports an org.bluez.LEAdvertisement1
-// object of type "broadcast" (non-connectable, undirected) with
-// ServiceUUIDs ["0000fff9-0000-1000-8000-00805f9b34fb"] and ServiceData
-// {"0000fff9-…": <20 bytes>}, no local name and no TX power, and registers
-// it with RegisterAdvertisement on the adapter's
-// org.bluez.LEAdvertisingManager1, which yields the legacy AD structures
+// On a Linux host with Bluetooth, [BlueZAdvertiser] and [BlueZScanner]
+// talk to BlueZ (bluetoothd) over D-Bus. The advertiser exports an
+// org.bluez.LEAdvertisement1 object of type "broadcast" (non-connectable,
+// undirected) with ServiceUUIDs ["0000fff9-0000-1000-8000-00805f9b34fb"]
+// and ServiceData {"0000fff9-…": <20 bytes>}, no local name and no TX
+// power, and registers it with RegisterAdvertisement on the adapter's
+// org.bluez.LEAdvertisingManager1, which should yield the legacy AD structures
 // "03 03 F9 FF" and "17 16 F9 FF <20 bytes>" that Chrome on Android sends
-// (§4.4); it unregisters when the context ends. The scanner calls
-// SetDiscoveryFilter({Transport: "le", DuplicateData: true}) and
-// StartDiscovery on org.bluez.Adapter1 and reads the ServiceData property
-// of org.bluez.Device1 objects (InterfacesAdded and PropertiesChanged
-// signals) under both 0xFFF9 and the older Google UUID 0xFDE2. This is not
-// built: there is no Bluetooth adapter where softkey is developed and
-// tested, and it would add a D-Bus dependency; only the local channel
-// exists.
+// (§4.4); it unregisters and unexports it when the context ends. The
+// scanner calls SetDiscoveryFilter({Transport: "le", UUIDs: [0xFFF9,
+// 0xFDE2], DuplicateData: true}) and StartDiscovery on org.bluez.Adapter1
+// and reads the ServiceData property of org.bluez.Device1 objects
+// (InterfacesAdded and PropertiesChanged signals) under both 0xFFF9 and
+// the older Google UUID 0xFDE2; it calls StopDiscovery when the context
+// ends. A missing bluetoothd or adapter gives an error that says so.
+//
+// Both are tested against a fake BlueZ on a private dbus-daemon bus, which
+// checks the D-Bus calls and properties exchanged; they have never been
+// run against a real radio here, as there is no Bluetooth adapter where
+// softkey is developed and tested.
 package advert
 
 import (
