@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/keys"
 	"github.com/softkeydev/softkey/authenticator/store"
@@ -19,6 +21,18 @@ type engineFlags struct {
 	passphrasePrompt bool
 	presence         string
 	presenceTimeout  time.Duration
+}
+
+// addEngineFlags registers the engine's flags on cmd.
+func addEngineFlags(cmd *cobra.Command, e *engineFlags) {
+	f := cmd.Flags()
+	f.StringVar(&e.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
+	f.BoolVar(&e.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
+	f.BoolVar(&e.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
+	f.StringVar(&e.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt (terminal), desktop (dialog) or deny")
+	f.DurationVar(&e.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt or desktop waits for an answer")
+	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
+	cmd.MarkFlagsMutuallyExclusive("memory", "passphrase-prompt")
 }
 
 // startEngine opens the store (memory or vault) and the presence, and

@@ -388,20 +388,16 @@ func describeWebAuthnError(err error) error {
 }
 
 type hybridPhoneOptions struct {
-	tunnel           string
-	advert           string
-	advertAddr       string
-	vaultDir         string
-	memory           bool
-	passphrasePrompt bool
-	presence         string
-	presenceTimeout  time.Duration
-	profile          string
-	attest           attestationFlags
-	timeout          time.Duration
-	logLevel         string
-	qrImage          string
-	link             hybridLinkOptions
+	tunnel     string
+	advert     string
+	advertAddr string
+	engineFlags
+	profile  string
+	attest   attestationFlags
+	timeout  time.Duration
+	logLevel string
+	qrImage  string
+	link     hybridLinkOptions
 }
 
 func newHybridPhoneCommand() *cobra.Command {
@@ -436,17 +432,11 @@ the chosen profile and vault, until the desktop shuts the tunnel down.`,
 	addAdvertFlag(f, &o.advert)
 	f.StringVar(&o.qrImage, "qr-image", "", "read the URI from the QR code in a PNG or JPEG image `FILE`")
 	o.link.addPhoneFlags(f)
-	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
-	f.BoolVar(&o.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
-	f.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
-	f.StringVar(&o.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt (terminal), desktop (dialog) or deny")
-	f.DurationVar(&o.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt or desktop waits for an answer")
+	addEngineFlags(cmd, &o.engineFlags)
 	f.StringVar(&o.profile, "profile", "", profileFlagUsage)
 	addAttestationFlags(f, &o.attest)
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long the whole transaction may take")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
-	cmd.MarkFlagsMutuallyExclusive("memory", "passphrase-prompt")
 	return cmd
 }
 
@@ -469,10 +459,7 @@ func runHybridPhone(ctx context.Context, o *hybridPhoneOptions, uri string, stde
 	if err != nil {
 		return err
 	}
-	auth, _, stopEngine, err := startEngine(engineFlags{
-		memory: o.memory, vaultDir: o.vaultDir, passphrasePrompt: o.passphrasePrompt,
-		presence: o.presence, presenceTimeout: o.presenceTimeout,
-	}, key, logger)
+	auth, _, stopEngine, err := startEngine(o.engineFlags, key, logger)
 	if err != nil {
 		return err
 	}

@@ -25,17 +25,13 @@ import (
 )
 
 type runOptions struct {
-	transport        string
-	listen           string
-	vaultDir         string
-	memory           bool
-	passphrasePrompt bool
-	presence         string
-	presenceTimeout  time.Duration
-	profile          string
-	attest           attestationFlags // --attestation, --ca, --negative: profile_flags.go
-	readyFile        string
-	logLevel         string
+	transport   string
+	listen      string
+	engineFlags // --memory, --vault, --presence...: engine.go
+	profile     string
+	attest      attestationFlags // --attestation, --ca, --negative: profile_flags.go
+	readyFile   string
+	logLevel    string
 
 	// testOnlyUHIDPath replaces /dev/uhid, for tests.
 	testOnlyUHIDPath string
@@ -103,17 +99,11 @@ User presence (the touch) is approved by the person at the terminal
 	f := cmd.Flags()
 	f.StringVar(&o.transport, "transport", "", "where the key is served: uhid, pty or udp (default uhid if /dev/uhid is writable, else pty)")
 	f.StringVar(&o.listen, "listen", udp.DefaultAddr, "UDP address to listen on, with --transport udp (port 0 picks a free one)")
-	f.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
-	f.BoolVar(&o.memory, "memory", false, "keep credentials in memory only; they are lost when softkey stops")
-	f.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
-	f.StringVar(&o.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt (terminal), desktop (dialog) or deny")
-	f.DurationVar(&o.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt or desktop waits for an answer")
+	addEngineFlags(cmd, &o.engineFlags)
 	f.StringVar(&o.profile, "profile", "", profileFlagUsage)
 	addAttestationFlags(f, &o.attest)
 	f.StringVar(&o.readyFile, "ready-file", "", "write where the key is served, as JSON, to this `file` once ready")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every frame), info, warn or error")
-	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
-	cmd.MarkFlagsMutuallyExclusive("memory", "passphrase-prompt")
 	return cmd
 }
 
@@ -155,10 +145,7 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 	}
 	profile := key.profile
 
-	auth, vaultDir, stopEngine, err := startEngine(engineFlags{
-		memory: o.memory, vaultDir: o.vaultDir, passphrasePrompt: o.passphrasePrompt,
-		presence: o.presence, presenceTimeout: o.presenceTimeout,
-	}, key, logger)
+	auth, vaultDir, stopEngine, err := startEngine(o.engineFlags, key, logger)
 	if err != nil {
 		return err
 	}

@@ -260,7 +260,7 @@ func TestReadyInfo(t *testing.T) {
 
 func TestRunUHIDMissing(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	o := &runOptions{transport: "uhid", memory: true, presence: "auto", logLevel: "info",
+	o := &runOptions{transport: "uhid", engineFlags: engineFlags{memory: true, presence: "auto"}, logLevel: "info",
 		testOnlyUHIDPath: filepath.Join(t.TempDir(), "uhid")}
 	err := runKey(context.Background(), o, &stdout, &stderr)
 	if !errors.Is(err, uhid.ErrNoDevice) {
@@ -285,7 +285,7 @@ func TestRunUHIDMissing(t *testing.T) {
 func TestRunDefaultTransport(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "uhid")
 	var stdout, stderr syncBuffer
-	o := &runOptions{memory: true, presence: "auto", logLevel: "info", testOnlyUHIDPath: missing}
+	o := &runOptions{engineFlags: engineFlags{memory: true, presence: "auto"}, logLevel: "info", testOnlyUHIDPath: missing}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
