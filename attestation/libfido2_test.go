@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/ci"
 )
 
 // requireTool skips the test when an external verifier is missing, unless
@@ -21,10 +22,7 @@ func requireTool(t *testing.T, what string, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s unavailable under CI: %v", what, err)
-			}
-			t.Skipf("%s unavailable: %v", what, err)
+			ci.Unavailable(t, "%s unavailable: %v", what, err)
 		}
 	}
 }

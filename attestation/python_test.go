@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/softkeydev/softkey/testvectors/ci"
 	"os"
 	"os/exec"
 	"testing"
@@ -16,12 +17,7 @@ const pythonPath = "/usr/bin/python3"
 // unless CI=true, where a missing oracle is a failure (style.md §e).
 func requirePythonFIDO2(t *testing.T) {
 	t.Helper()
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python-fido2 oracle unavailable under CI: %s", why)
-		}
-		t.Skipf("python-fido2 oracle unavailable: %s", why)
-	}
+	missing := func(why string) { ci.Unavailable(t, "python-fido2 oracle unavailable: %s", why) }
 	if _, err := os.Stat(pythonPath); err != nil {
 		missing(err.Error())
 		return

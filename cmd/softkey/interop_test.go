@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/softkeydev/softkey/testvectors/ci"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +24,6 @@ import (
 
 // toolTimeout bounds every external command an interop test runs.
 const toolTimeout = 60 * time.Second
-
-func inCI() bool { return os.Getenv("CI") == "true" }
 
 // needInterop skips in -short mode, where TestMain builds no binary.
 func needInterop(t *testing.T) {
@@ -43,18 +42,9 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		missing(t, "%s is not installed (make deps installs it): %v", name, err)
+		ci.Unavailable(t, "%s is not installed (make deps installs it): %v", name, err)
 	}
 	return p
-}
-
-// missing skips the test, or fails it under CI=true.
-func missing(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if inCI() {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // syncBuffer collects a process's output safely while it runs.

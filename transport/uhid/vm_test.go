@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/softkeydev/softkey/authenticator"
+	"github.com/softkeydev/softkey/testvectors/ci"
 )
 
 // vmTimeout bounds one boot of the VM, from qemu's start to its power-off.
@@ -43,11 +44,11 @@ func TestVMUHID(t *testing.T) {
 	for _, tool := range []string{"qemu-system-x86_64", "cpio", "ldd", "apt-get", "apt-cache",
 		"dpkg-deb", "fido2-token", "fido2-cred", "fido2-assert"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			unavailable(t, "%s not found (make vm-deps installs it)", tool)
+			ci.Unavailable(t, "%s not found (make vm-deps installs it)", tool)
 		}
 	}
 	if _, err := os.Stat("/bin/busybox"); err != nil {
-		unavailable(t, "busybox-static not installed (make vm-deps installs it): %v", err)
+		ci.Unavailable(t, "busybox-static not installed (make vm-deps installs it): %v", err)
 	}
 
 	watchModule(t)
@@ -195,7 +196,7 @@ func vmKernel(t *testing.T) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		unavailable(t, "no cache directory for the kernel: %v", err)
+		ci.Unavailable(t, "no cache directory for the kernel: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute) // a 70 MB download
 	defer cancel()
@@ -206,7 +207,7 @@ func vmKernel(t *testing.T) string {
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.Output()
 	if err != nil {
-		unavailable(t, "the kernel package cannot be had: %v\n%s", err, strings.TrimSpace(stderr.String()))
+		ci.Unavailable(t, "the kernel package cannot be had: %v\n%s", err, strings.TrimSpace(stderr.String()))
 	}
 	dir := strings.TrimSpace(string(out))
 	for _, f := range []string{"vmlinuz", "hid.ko", "uhid.ko", "hid-generic.ko"} {
@@ -349,14 +350,4 @@ func run(t *testing.T, timeout time.Duration, setup func(*exec.Cmd), name string
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
-}
-
-// unavailable skips the test for want of something it needs, or fails it
-// under CI=true, where everything must be there.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format+" (skipped; CI=true makes this fail)", args...)
 }
