@@ -196,42 +196,19 @@ func TestHybridPhoneQRImageErrors(t *testing.T) {
 // TestHybridThreeProcesses does, but hands the code over as an image: the
 // desktop writes it with --png and the phone reads it with --qr-image.
 func TestHybridQRImageThreeProcesses(t *testing.T) {
-	if softkeyBin == "" {
-		t.Skip("no softkey binary in -short mode")
-	}
+	needInterop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 
-	ready := filepath.Join(dir, "tunnel.json")
-	var tunnelErr syncBuffer
-	server := exec.CommandContext(ctx, softkeyBin, "tunnel", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready)
-	server.Stderr = &tunnelErr
-	require.NoError(t, server.Start())
-	defer func() {
-		_ = server.Process.Signal(os.Interrupt)
-		_ = server.Wait()
-	}()
-	var info struct {
-		Addr string `json:"addr"`
-	}
-	for {
-		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &info) == nil && info.Addr != "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the tunnel server did not get ready; stderr:\n%s", tunnelErr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	tunnelAddr := startTunnelServer(ctx, t, dir)
 	advertAddr := freeUDPAddr(t)
 
 	// The desktop writes the PNG before it prints the URI.
 	pngPath := filepath.Join(dir, "code.png")
 	var qrOut, qrErr syncBuffer
 	desktop := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--json", "--png", pngPath,
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--timeout", "25s")
+		"--tunnel", tunnelAddr, "--advert-addr", advertAddr, "--timeout", "25s")
 	desktop.Stdout = &qrOut
 	desktop.Stderr = &qrErr
 	require.NoError(t, desktop.Start())
@@ -244,7 +221,7 @@ func TestHybridQRImageThreeProcesses(t *testing.T) {
 	}
 
 	phone := exec.CommandContext(ctx, softkeyBin, "hybrid", "phone", "--qr-image", pngPath,
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "25s")
+		"--tunnel", tunnelAddr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "25s")
 	phoneOut, err := phone.CombinedOutput()
 	require.NoError(t, err, "softkey hybrid phone:\n%s", phoneOut)
 	require.NoError(t, desktop.Wait(), "softkey hybrid qr:\n%s", qrErr.String())

@@ -37,36 +37,13 @@ func freeUDPAddr(t *testing.T) string {
 // §7.5), woken through the tunnel server's softkey-local contact
 // listener.
 func TestHybridThreeProcesses(t *testing.T) {
-	if softkeyBin == "" {
-		t.Skip("no softkey binary in -short mode")
-	}
+	needInterop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 
 	// 1. The tunnel server.
-	ready := filepath.Join(dir, "tunnel.json")
-	var tunnelErr syncBuffer
-	server := exec.CommandContext(ctx, softkeyBin, "tunnel", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready)
-	server.Stderr = &tunnelErr
-	require.NoError(t, server.Start())
-	defer func() {
-		_ = server.Process.Signal(os.Interrupt)
-		_ = server.Wait()
-	}()
-	var info struct {
-		Addr string `json:"addr"`
-	}
-	for {
-		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &info) == nil && info.Addr != "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the tunnel server did not get ready; stderr:\n%s", tunnelErr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	tunnelAddr := startTunnelServer(ctx, t, dir)
 	advertAddr := freeUDPAddr(t)
 
 	// 2. The desktop prints the URI on stderr with --json.
@@ -74,7 +51,7 @@ func TestHybridThreeProcesses(t *testing.T) {
 	phoneState := filepath.Join(dir, "phone-link.json")
 	var qrOut, qrErr syncBuffer
 	desktop := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--json", "--link-state", desktopState,
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--rp", "example.org", "--user", "alice", "--timeout", "25s")
+		"--tunnel", tunnelAddr, "--advert-addr", advertAddr, "--rp", "example.org", "--user", "alice", "--timeout", "25s")
 	desktop.Stdout = &qrOut
 	stderr, err := desktop.StderrPipe()
 	require.NoError(t, err)
@@ -103,7 +80,7 @@ func TestHybridThreeProcesses(t *testing.T) {
 	// 3. The phone answers with the engine, offers linking, and stays up
 	// for linked desktops.
 	phone := exec.CommandContext(ctx, softkeyBin, "hybrid", "phone", uri, "--link-state", phoneState, "--serve-linked",
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "40s")
+		"--tunnel", tunnelAddr, "--advert-addr", advertAddr, "--memory", "--presence", "auto", "--timeout", "40s")
 	var phoneOut syncBuffer
 	phone.Stdout = &phoneOut
 	phoneErr, err := phone.StderrPipe()
@@ -167,7 +144,7 @@ func TestHybridThreeProcesses(t *testing.T) {
 	// QR code, no URI.
 	var linkedOut, linkedErr syncBuffer
 	linked := exec.CommandContext(ctx, softkeyBin, "hybrid", "qr", "--linked", "--json", "--link-state", desktopState,
-		"--tunnel", info.Addr, "--advert-addr", advertAddr, "--timeout", "20s")
+		"--tunnel", tunnelAddr, "--advert-addr", advertAddr, "--timeout", "20s")
 	linked.Stdout, linked.Stderr = &linkedOut, &linkedErr
 	require.NoError(t, linked.Run(), "softkey hybrid qr --linked:\n%s\nphone:\n%s", linkedErr.String(), phoneOut.String())
 	require.NotContains(t, linkedErr.String(), "FIDO:/", "a linked sign-in shows no QR code")
@@ -231,4 +208,32 @@ type nopScanner struct{}
 
 func (nopScanner) Scan(context.Context) (<-chan [hybrid.AdvertSize]byte, error) {
 	return nil, errors.New("no scanner")
+}
+
+// startTunnelServer starts `softkey tunnel serve` on a free port, stopped
+// when the test ends, and returns its ws:// address once it is ready.
+func startTunnelServer(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	ready := filepath.Join(dir, "tunnel.json")
+	var tunnelErr syncBuffer
+	server := exec.CommandContext(ctx, softkeyBin, "tunnel", "serve", "--listen", "127.0.0.1:0", "--ready-file", ready)
+	server.Stderr = &tunnelErr
+	require.NoError(t, server.Start())
+	t.Cleanup(func() {
+		_ = server.Process.Signal(os.Interrupt)
+		_ = server.Wait()
+	})
+	var info struct {
+		Addr string `json:"addr"`
+	}
+	for {
+		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &info) == nil && info.Addr != "" {
+			return info.Addr
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the tunnel server did not get ready; stderr:\n%s", tunnelErr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
