@@ -121,17 +121,19 @@ func zenityDialog() dialogProgram {
 				"--width=420",
 			}
 		},
-		answer: func(code int, _, stderr string) error {
-			switch code {
-			case 0:
-				return nil
-			case 1:
-				return authenticator.ErrPresenceDenied
-			case 5:
-				return authenticator.ErrPresenceTimeout
-			}
-			return dialogFailed("zenity", code, stderr)
-		},
+		answer: byExitCode("zenity", map[int]error{0: nil, 1: authenticator.ErrPresenceDenied, 5: authenticator.ErrPresenceTimeout}),
+	}
+}
+
+// byExitCode answers from a dialog's exit status alone: codes maps each
+// status the program documents to its outcome (nil approves); any other
+// status means the dialog failed.
+func byExitCode(name string, codes map[int]error) func(code int, stdout, stderr string) error {
+	return func(code int, _, stderr string) error {
+		if outcome, ok := codes[code]; ok {
+			return outcome
+		}
+		return dialogFailed(name, code, stderr)
 	}
 }
 
@@ -153,15 +155,7 @@ func kdialogDialog() dialogProgram {
 				"--warningyesno", text,
 			}
 		},
-		answer: func(code int, _, stderr string) error {
-			switch code {
-			case 0:
-				return nil
-			case 1:
-				return authenticator.ErrPresenceDenied
-			}
-			return dialogFailed("kdialog", code, stderr)
-		},
+		answer: byExitCode("kdialog", map[int]error{0: nil, 1: authenticator.ErrPresenceDenied}),
 	}
 }
 
@@ -186,17 +180,7 @@ func yadDialog() dialogProgram {
 				"--width=420",
 			}
 		},
-		answer: func(code int, _, stderr string) error {
-			switch code {
-			case 0:
-				return nil
-			case 1, 252:
-				return authenticator.ErrPresenceDenied
-			case 70:
-				return authenticator.ErrPresenceTimeout
-			}
-			return dialogFailed("yad", code, stderr)
-		},
+		answer: byExitCode("yad", map[int]error{0: nil, 1: authenticator.ErrPresenceDenied, 252: authenticator.ErrPresenceDenied, 70: authenticator.ErrPresenceTimeout}),
 	}
 }
 
