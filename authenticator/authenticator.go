@@ -29,6 +29,9 @@ type Config struct {
 
 	// Presence answers requests for a touch; nil approves every request.
 	Presence Presence
+	// Verifier decides built-in user verification, when the profile has
+	// it; nil verifies every request.
+	Verifier Verifier
 	// Rand is the source of all randomness; nil means crypto/rand.
 	Rand io.Reader
 	// Now tells the time; nil means time.Now.
@@ -65,6 +68,10 @@ type Authenticator struct {
 	// next holds the state of an assertion sequence that
 	// authenticatorGetNextAssertion continues; any other command ends it.
 	next *assertionSequence
+	// pin is the PIN/UV state that a power cycle forgets.
+	pin pinUvState
+	// verifier decides built-in user verification.
+	verifier Verifier
 }
 
 // New checks the configuration and returns an authenticator. On a new store
@@ -81,6 +88,7 @@ func New(cfg Config) (*Authenticator, error) {
 		store:    cfg.Store,
 		keys:     cfg.Keys,
 		presence: cfg.Presence,
+		verifier: cfg.Verifier,
 		rand:     cfg.Rand,
 		now:      cfg.Now,
 		log:      cfg.Logger,
@@ -94,6 +102,9 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if a.presence == nil {
 		a.presence = AlwaysPresent
+	}
+	if a.verifier == nil {
+		a.verifier = AlwaysVerified
 	}
 	if a.rand == nil {
 		a.rand = rand.Reader
@@ -157,6 +168,16 @@ func (a *Authenticator) dispatch(ctx context.Context, cmd ctap2.Command, params 
 		return a.reset(ctx)
 	case ctap2.CmdSelection:
 		return a.selection(ctx)
+	case ctap2.CmdClientPIN:
+		return a.clientPIN(ctx, params)
+	case ctap2.CmdCredentialManagement, ctap2.CmdCredentialManagementPre:
+		return a.credentialManagement(ctx, cmd, params)
+	case ctap2.CmdBioEnrollment, ctap2.CmdBioEnrollmentPre:
+		return a.bioEnrollment(ctx, cmd, params)
+	case ctap2.CmdLargeBlobs:
+		return a.largeBlobs(ctx, params)
+	case ctap2.CmdConfig:
+		return a.config(ctx, params)
 	}
 	return nil, fmt.Errorf("%v: %w", cmd, ctap2.ErrInvalidCommand)
 }

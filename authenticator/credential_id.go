@@ -34,6 +34,8 @@ type credentialSource struct {
 	alg          ctap2.Alg
 	discoverable bool
 	sealedKey    []byte
+	credProtect  uint8 // CTAP 2.1 §12.1 level 1-3; 0 means 1
+	hmacSecret   bool  // made with the hmac-secret extension
 }
 
 func newCredentialAEAD(key []byte) (cipher.AEAD, error) {

@@ -19,6 +19,9 @@ type deviceState struct {
 	batch       *attestation.Batch // packed full, fido-u2f and U2F attestation
 	enterprise  *attestation.Batch // enterprise attestation, when the profile offers it
 	aik         *attestation.Batch // tpm attestation, when the profile offers it
+	// record is the stored device record as last saved; change it only
+	// through updateDevice.
+	record *store.Device
 }
 
 // device returns the device secrets, creating them on a new store.
@@ -47,7 +50,7 @@ func (a *Authenticator) device() (*deviceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev := &deviceState{credentials: aead}
+	dev := &deviceState{credentials: aead, record: d}
 
 	var ca *attestation.CA // issues everything but the stored batch; made on first use
 	issuer := func() (*attestation.CA, error) {
@@ -102,6 +105,25 @@ func (a *Authenticator) device() (*deviceState, error) {
 	}
 	a.dev = dev
 	return dev, nil
+}
+
+// updateDevice applies change to a copy of the device record and stores
+// it; only once the store has it durably does the authenticator see the
+// new record. If change or the store fails, nothing changes.
+func (a *Authenticator) updateDevice(change func(*store.Device) error) error {
+	dev, err := a.device()
+	if err != nil {
+		return err
+	}
+	d := dev.record.Clone()
+	if err := change(d); err != nil {
+		return err
+	}
+	if err := a.store.SetDevice(d); err != nil {
+		return fmt.Errorf("saving device state: %w", err)
+	}
+	dev.record = d
+	return nil
 }
 
 // storedBatch loads the device's own batch chain, issuing a new one into d

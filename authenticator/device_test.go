@@ -98,6 +98,7 @@ func TestEnterpriseAttestationCertificate(t *testing.T) {
 	p := DefaultProfile()
 	p.EnterpriseAttestation = EnterpriseVendor
 	p.EnterpriseRPIDs = []string{"corp.example"}
+	p.AuthenticatorConfig, p.SetMinPINLength = false, false // so enterprise attestation is on from the start
 	k := newTestKey(t, p)
 
 	var info ctap2.GetInfoResponse

@@ -19,7 +19,7 @@ const nextAssertionTimeout = 30 * time.Second
 type assertionCandidate struct {
 	id     []byte
 	source *credentialSource
-	user   *ctap2.UserEntity // discoverable credentials only
+	stored *store.Credential // discoverable credentials only
 }
 
 // assertionSequence is what getNextAssertion continues from.
@@ -27,6 +27,8 @@ type assertionSequence struct {
 	rpIDHash       [32]byte
 	clientDataHash []byte
 	flags          ctap2.Flags
+	userVerified   bool
+	extensions     *assertionExtensions
 	remaining      []assertionCandidate
 	started        time.Time
 }
@@ -55,13 +57,18 @@ func (a *Authenticator) getAssertion(ctx context.Context, params []byte) ([]byte
 	if up, ok := req.Options["up"]; ok {
 		userPresence = up
 	}
+	extensions, err := a.parseAssertionExtensions(req.Extensions)
+	if err != nil {
+		return nil, fmt.Errorf("getAssertion: %w", err)
+	}
+	userVerified := false // set once PIN/UV auth succeeded
 
 	dev, err := a.device()
 	if err != nil {
 		return nil, err
 	}
 	rpIDHash := ctap2.RPIDHash(req.RPID)
-	candidates, err := a.findCredentials(dev, req.RPID, rpIDHash, req.AllowList)
+	candidates, err := a.findCredentials(dev, req.RPID, rpIDHash, req.AllowList, userVerified)
 	if err != nil {
 		return nil, fmt.Errorf("getAssertion: %w", err)
 	}
@@ -70,18 +77,19 @@ func (a *Authenticator) getAssertion(ctx context.Context, params []byte) ([]byte
 	}
 
 	if userPresence {
-		if len(candidates) == 1 && candidates[0].user != nil {
-			presence.UserName = candidates[0].user.Name
+		if len(candidates) == 1 && candidates[0].stored != nil {
+			presence.UserName = candidates[0].stored.User.Name
 		}
 		if err := a.waitForPresence(ctx, presence); err != nil {
 			return nil, fmt.Errorf("getAssertion: %w", err)
 		}
 	}
-	flags := a.flags(userPresence)
 	seq := &assertionSequence{
 		rpIDHash:       rpIDHash,
 		clientDataHash: req.ClientDataHash,
-		flags:          flags,
+		flags:          a.flags(userPresence, userVerified),
+		userVerified:   userVerified,
+		extensions:     extensions,
 		remaining:      candidates,
 		started:        a.now(),
 	}
@@ -135,7 +143,15 @@ func (a *Authenticator) nextAssertion(seq *assertionSequence, numberOfCredential
 	if err != nil {
 		return nil, fmt.Errorf("advancing signature counter: %w", err)
 	}
-	authData, err := (&ctap2.AuthData{RPIDHash: seq.rpIDHash, Flags: seq.flags, SignCount: counter}).Marshal()
+	dev, err := a.device()
+	if err != nil {
+		return nil, err
+	}
+	extensionOutputs, largeBlobKey, err := a.assertionOutputs(seq.extensions, dev, c, seq.userVerified)
+	if err != nil {
+		return nil, err
+	}
+	authData, err := (&ctap2.AuthData{RPIDHash: seq.rpIDHash, Flags: seq.flags, SignCount: counter, Extensions: extensionOutputs}).Marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +167,15 @@ func (a *Authenticator) nextAssertion(seq *assertionSequence, numberOfCredential
 		AuthData:            authData,
 		Signature:           sig,
 		NumberOfCredentials: numberOfCredentials,
+		LargeBlobKey:        largeBlobKey,
 	}
-	if c.user != nil {
+	if c.stored != nil {
 		// Without user verification only the user handle is returned
 		// (CTAP 2.1 §6.2.2 step 12).
-		resp.User = &ctap2.UserEntity{ID: c.user.ID}
+		resp.User = &ctap2.UserEntity{ID: c.stored.User.ID}
+		if seq.userVerified {
+			resp.User = &c.stored.User
+		}
 	}
 	return ctap2.Marshal(resp)
 }
@@ -163,7 +183,7 @@ func (a *Authenticator) nextAssertion(seq *assertionSequence, numberOfCredential
 // findCredentials locates the credentials an assertion may use: those of the
 // allow list that this authenticator made for the RP, or without an allow
 // list the RP's discoverable credentials, newest first (CTAP 2.1 §6.2.2 step 7).
-func (a *Authenticator) findCredentials(dev *deviceState, rpID string, rpIDHash [32]byte, allowList []ctap2.CredentialDescriptor) ([]assertionCandidate, error) {
+func (a *Authenticator) findCredentials(dev *deviceState, rpID string, rpIDHash [32]byte, allowList []ctap2.CredentialDescriptor, userVerified bool) ([]assertionCandidate, error) {
 	if len(allowList) == 0 {
 		stored, err := a.store.CredentialsForRP(rpID)
 		if err != nil {
@@ -178,7 +198,10 @@ func (a *Authenticator) findCredentials(dev *deviceState, rpID string, rpIDHash 
 				a.log.Warn("stored credential does not open", "rp", rpID, "error", err)
 				continue
 			}
-			out = append(out, assertionCandidate{id: c.ID, source: src, user: &c.User})
+			if !credentialVisible(src, false, userVerified) {
+				continue
+			}
+			out = append(out, assertionCandidate{id: c.ID, source: src, stored: c})
 		}
 		return out, nil
 	}
@@ -187,7 +210,7 @@ func (a *Authenticator) findCredentials(dev *deviceState, rpID string, rpIDHash 
 			continue
 		}
 		src, err := openCredentialID(dev.credentials, rpIDHash, d.ID)
-		if err != nil {
+		if err != nil || !credentialVisible(src, true, userVerified) {
 			continue
 		}
 		candidate := assertionCandidate{id: d.ID, source: src}
@@ -198,7 +221,7 @@ func (a *Authenticator) findCredentials(dev *deviceState, rpID string, rpIDHash 
 			} else if err != nil {
 				return nil, fmt.Errorf("loading credential: %w", err)
 			}
-			candidate.user = &stored.User
+			candidate.stored = stored
 		}
 		return []assertionCandidate{candidate}, nil
 	}

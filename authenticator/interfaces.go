@@ -70,3 +70,32 @@ func (f PresenceFunc) RequestPresence(ctx context.Context, req PresenceRequest) 
 
 // AlwaysPresent approves every request at once, as `--presence auto` does.
 var AlwaysPresent Presence = PresenceFunc(func(context.Context, PresenceRequest) error { return nil })
+
+// VerifyRequest tells the user what a built-in user verification would
+// approve. Operation "enroll" asks for one fingerprint sample.
+type VerifyRequest struct {
+	Operation string // "register", "authenticate", "token", "enroll"
+	RPID      string
+	UserName  string
+}
+
+// ErrUVNoMatch is a Verifier's answer when the user was not recognised.
+var ErrUVNoMatch = errors.New("user verification did not match")
+
+// Verifier performs built-in user verification (CTAP 2.1 §6.5.2
+// performBuiltInUv). It blocks until the user is verified (nil), not
+// recognised (ErrUVNoMatch), or ctx is done.
+type Verifier interface {
+	VerifyUser(ctx context.Context, req VerifyRequest) error
+}
+
+// VerifierFunc adapts a function to the Verifier interface.
+type VerifierFunc func(ctx context.Context, req VerifyRequest) error
+
+// VerifyUser calls f.
+func (f VerifierFunc) VerifyUser(ctx context.Context, req VerifyRequest) error {
+	return f(ctx, req)
+}
+
+// AlwaysVerified recognises every user at once.
+var AlwaysVerified Verifier = VerifierFunc(func(context.Context, VerifyRequest) error { return nil })

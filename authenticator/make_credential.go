@@ -42,6 +42,11 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
+	extensions, err := a.parseRegistrationExtensions(req.Extensions, discoverable)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	userVerified := false // set once PIN/UV auth succeeded
 
 	dev, err := a.device()
 	if err != nil {
@@ -50,7 +55,7 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	rpIDHash := ctap2.RPIDHash(req.RP.ID)
 	// Step 11: a credential on the exclude list is revealed only after a touch.
 	for _, d := range req.ExcludeList {
-		if d.Type == ctap2.PublicKeyCredentialType && a.credentialExists(dev, rpIDHash, d.ID) {
+		if d.Type == ctap2.PublicKeyCredentialType && a.credentialExists(dev, rpIDHash, d.ID, userVerified) {
 			if err := a.waitForPresence(ctx, presence); err != nil {
 				return nil, fmt.Errorf("makeCredential: %w", err)
 			}
@@ -71,7 +76,13 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	credID, err := sealCredentialID(dev.credentials, a.rand, rpIDHash, credentialSource{alg: alg, discoverable: discoverable, sealedKey: sealedKey})
+	credID, err := sealCredentialID(dev.credentials, a.rand, rpIDHash, credentialSource{
+		alg:          alg,
+		discoverable: discoverable,
+		sealedKey:    sealedKey,
+		credProtect:  extensions.credProtect,
+		hmacSecret:   extensions.hmacSecret,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
@@ -86,16 +97,21 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
+	extensionOutputs, largeBlobKey, err := a.registrationOutputs(extensions, dev, credID, userVerified)
+	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
 	mode := a.chooseAttestation(req.AttestationFormatsPreference, alg)
 	authData, err := (&ctap2.AuthData{
 		RPIDHash:  rpIDHash,
-		Flags:     a.flags(true),
+		Flags:     a.flags(true, userVerified),
 		SignCount: counter,
 		Attested: &ctap2.AttestedCredential{
 			AAGUID:       a.attestedAAGUID(mode, enterprise),
 			CredentialID: credID,
 			PublicKey:    publicKey,
 		},
+		Extensions: extensionOutputs,
 	}).Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
@@ -115,12 +131,15 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 			User:    *req.User,
 			Alg:     alg,
 			Created: a.now(),
+
+			CredBlob:     extensions.credBlob,
+			LargeBlobKey: largeBlobKey,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("makeCredential: storing credential: %w", err)
 		}
 	}
-	return ctap2.Marshal(ctap2.MakeCredentialResponse{Format: stmt.Format, AuthData: authData, AttStmt: stmt.Stmt, EPAtt: enterprise})
+	return ctap2.Marshal(ctap2.MakeCredentialResponse{Format: stmt.Format, AuthData: authData, AttStmt: stmt.Stmt, EPAtt: enterprise, LargeBlobKey: largeBlobKey})
 }
 
 // checkCommonParameters applies the size rules shared by makeCredential and
@@ -210,10 +229,11 @@ func (a *Authenticator) checkStoreCapacity(rpID string, userID []byte) error {
 }
 
 // credentialExists reports whether id is a live credential of this
-// authenticator for the RP: it opens, and a discoverable one is still stored.
-func (a *Authenticator) credentialExists(dev *deviceState, rpIDHash [32]byte, id []byte) bool {
+// authenticator for the RP that an exclude list may reveal: it opens, its
+// credProtect level lets it be seen, and a discoverable one is still stored.
+func (a *Authenticator) credentialExists(dev *deviceState, rpIDHash [32]byte, id []byte, userVerified bool) bool {
 	src, err := openCredentialID(dev.credentials, rpIDHash, id)
-	if err != nil {
+	if err != nil || !credentialVisible(src, true, userVerified) {
 		return false
 	}
 	if !src.discoverable {

@@ -144,6 +144,62 @@ type Profile struct {
 	ResetWindow bool `yaml:"reset_window"`
 	// USB is what the key shows on a USB HID wire (the uhid transport).
 	USB USB `yaml:"usb"`
+
+	// ClientPIN offers authenticatorClientPIN (getInfo option clientPin).
+	ClientPIN bool `yaml:"client_pin"`
+	// PinUvAuthProtocols lists the PIN/UV auth protocols, preferred
+	// first: [2, 1], [1] or [2].
+	PinUvAuthProtocols []uint64 `yaml:"pin_uv_auth_protocols"`
+	// PinUvAuthToken offers getPinUvAuthTokenUsing*WithPermissions
+	// (CTAP 2.1); without it only the CTAP 2.0 getPinToken exists.
+	PinUvAuthToken bool `yaml:"pin_uv_auth_token"`
+	// MinPINLength is the minimum PIN length of a new key, in Unicode
+	// code points (at least 4).
+	MinPINLength int `yaml:"min_pin_length"`
+	// UV declares built-in user verification (getInfo option uv), whose
+	// outcome the configured Verifier decides.
+	UV bool `yaml:"uv"`
+	// UVRetries is how many failed built-in verifications in a row block
+	// it (CTAP 2.1 §6.5.2, at most 25).
+	UVRetries int `yaml:"uv_retries"`
+	// BioEnroll makes the built-in UV an emulated fingerprint sensor with
+	// authenticatorBioEnrollment; UV is then configured only once a
+	// fingerprint is enrolled. It needs UV.
+	BioEnroll bool `yaml:"bio_enroll"`
+	// BioSamples is how many good samples an enrollment needs
+	// (maxCaptureSamplesRequiredForEnroll).
+	BioSamples int `yaml:"bio_samples"`
+	// MaxTemplates bounds the enrolled fingerprints (FP_DATABASE_FULL).
+	MaxTemplates int `yaml:"max_templates"`
+	// MaxTemplateFriendlyName bounds a fingerprint's name, in bytes.
+	MaxTemplateFriendlyName int `yaml:"max_template_friendly_name"`
+	// CredentialManagement offers authenticatorCredentialManagement and
+	// its prototype (getInfo options credMgmt, credentialMgmtPreview).
+	CredentialManagement bool `yaml:"cred_mgmt"`
+	// LargeBlobs offers authenticatorLargeBlobs with an array of at most
+	// MaxLargeBlobArray bytes (at least 1024).
+	LargeBlobs        bool   `yaml:"large_blobs"`
+	MaxLargeBlobArray uint64 `yaml:"max_large_blob_array"`
+	// AuthenticatorConfig offers authenticatorConfig (option authnrCfg);
+	// SetMinPINLength its setMinPINLength subcommand.
+	AuthenticatorConfig        bool   `yaml:"authnr_cfg"`
+	SetMinPINLength            bool   `yaml:"set_min_pin_length"`
+	MaxRPIDsForSetMinPINLength uint64 `yaml:"max_rp_ids_for_set_min_pin_length"`
+	// AlwaysUV requires user verification for every makeCredential and
+	// getAssertion until toggleAlwaysUv turns it off.
+	AlwaysUV bool `yaml:"always_uv"`
+	// MakeCredUVNotRequired lets a non-discoverable credential be made
+	// without user verification while a PIN is set (makeCredUvNotRqd).
+	MakeCredUVNotRequired bool `yaml:"make_cred_uv_not_rqd"`
+	// NoMcGaPermissionsWithClientPIN refuses the mc and ga permissions to
+	// tokens obtained with a PIN, as keys with built-in UV may.
+	NoMcGaPermissionsWithClientPIN bool `yaml:"no_mc_ga_permissions_with_client_pin"`
+	// Extensions lists the CTAP extensions the key supports, by their
+	// identifiers: credProtect, hmac-secret, hmac-secret-mc, credBlob,
+	// largeBlobKey, minPinLength. Others in a request are ignored.
+	Extensions []string `yaml:"extensions"`
+	// MaxCredBlobLength bounds credBlob (at least 32 bytes).
+	MaxCredBlobLength uint64 `yaml:"max_cred_blob_length"`
 }
 
 // USB is the identity a key shows on a USB HID wire: what browsers, udev
@@ -249,7 +305,38 @@ func DefaultProfile() *Profile {
 		FirmwareVersion:            1,
 		ResetWindow:                true,
 		USB:                        USB{VendorID: defaultUSBVendorID, ProductID: defaultUSBProductID, Product: "softkey"},
+		ClientPIN:                  true,
+		PinUvAuthProtocols:         []uint64{2, 1},
+		PinUvAuthToken:             true,
+		MinPINLength:               4,
+		UVRetries:                  8,
+		BioSamples:                 4,
+		MaxTemplates:               5,
+		MaxTemplateFriendlyName:    64,
+		CredentialManagement:       true,
+		LargeBlobs:                 true,
+		MaxLargeBlobArray:          4096,
+		AuthenticatorConfig:        true,
+		SetMinPINLength:            true,
+		MaxRPIDsForSetMinPINLength: 4,
+		Extensions:                 []string{ExtCredProtect, ExtHMACSecret, ExtCredBlob, ExtLargeBlobKey, ExtMinPINLength},
+		MaxCredBlobLength:          32,
 	}
+}
+
+// Extension identifiers (CTAP 2.1 §12, CTAP 2.2 §12.7 for hmac-secret-mc).
+const (
+	ExtCredProtect  = "credProtect"
+	ExtHMACSecret   = "hmac-secret"
+	ExtHMACSecretMC = "hmac-secret-mc"
+	ExtCredBlob     = "credBlob"
+	ExtLargeBlobKey = "largeBlobKey"
+	ExtMinPINLength = "minPinLength"
+)
+
+// HasExtension reports whether the profile supports the extension.
+func (p *Profile) HasExtension(id string) bool {
+	return slices.Contains(p.Extensions, id)
 }
 
 // LoadProfile reads a YAML profile. Fields the file leaves out keep the
@@ -335,6 +422,7 @@ func (p *Profile) Validate() error {
 		errs = append(errs, errors.New("versions: at least one is needed"))
 	}
 	errs = append(errs, p.USB.validate()...)
+	errs = append(errs, p.validatePINAndUV()...)
 	return errors.Join(errs...)
 }
 
@@ -360,4 +448,63 @@ func (p *Profile) AttestationModes() []string {
 		return slices.Clone(p.AttestationFormats)
 	}
 	return []string{p.Attestation}
+}
+
+// validatePINAndUV checks the CTAP 2.1 fields: PIN, built-in UV and the
+// features that depend on them.
+func (p *Profile) validatePINAndUV() []error {
+	var errs []error
+	for _, v := range p.PinUvAuthProtocols {
+		if v != 1 && v != 2 {
+			errs = append(errs, fmt.Errorf("pin_uv_auth_protocols: %d is not 1 or 2", v))
+		}
+	}
+	if (p.ClientPIN || p.UV) && len(p.PinUvAuthProtocols) == 0 {
+		errs = append(errs, errors.New("pin_uv_auth_protocols: a key with a PIN or built-in UV needs at least one"))
+	}
+	if p.MinPINLength < 4 || p.MinPINLength > 63 {
+		errs = append(errs, fmt.Errorf("min_pin_length: %d is outside 4..63", p.MinPINLength))
+	}
+	if p.UV && (p.UVRetries < 1 || p.UVRetries > 25) {
+		errs = append(errs, fmt.Errorf("uv_retries: %d is outside 1..25", p.UVRetries))
+	}
+	if p.BioEnroll {
+		if !p.UV {
+			errs = append(errs, errors.New("bio_enroll: needs uv (built-in user verification)"))
+		}
+		if p.BioSamples < 1 || p.BioSamples > 255 {
+			errs = append(errs, fmt.Errorf("bio_samples: %d is outside 1..255", p.BioSamples))
+		}
+		if p.MaxTemplates < 1 || p.MaxTemplates > 255 {
+			errs = append(errs, fmt.Errorf("max_templates: %d is outside 1..255", p.MaxTemplates))
+		}
+		if p.MaxTemplateFriendlyName < 1 {
+			errs = append(errs, errors.New("max_template_friendly_name: must be at least 1"))
+		}
+	}
+	if p.LargeBlobs && p.MaxLargeBlobArray < 1024 {
+		errs = append(errs, fmt.Errorf("max_large_blob_array: %d is below the 1024 bytes CTAP 2.1 §6.10 requires", p.MaxLargeBlobArray))
+	}
+	if p.SetMinPINLength && !p.AuthenticatorConfig {
+		errs = append(errs, errors.New("set_min_pin_length: needs authnr_cfg"))
+	}
+	if (p.CredentialManagement || p.LargeBlobs || p.AuthenticatorConfig || p.BioEnroll) && !p.ClientPIN && !p.UV {
+		errs = append(errs, errors.New("cred_mgmt, large_blobs, authnr_cfg and bio_enroll need a PIN (client_pin) or built-in UV (uv)"))
+	}
+	known := []string{ExtCredProtect, ExtHMACSecret, ExtHMACSecretMC, ExtCredBlob, ExtLargeBlobKey, ExtMinPINLength}
+	for _, e := range p.Extensions {
+		if !slices.Contains(known, e) {
+			errs = append(errs, fmt.Errorf("extensions: %q is not one of %s", e, strings.Join(known, ", ")))
+		}
+	}
+	if p.HasExtension(ExtCredBlob) && p.MaxCredBlobLength < 32 {
+		errs = append(errs, fmt.Errorf("max_cred_blob_length: %d is below the 32 bytes CTAP 2.1 §12.2 requires", p.MaxCredBlobLength))
+	}
+	if p.HasExtension(ExtLargeBlobKey) && !p.LargeBlobs {
+		errs = append(errs, errors.New("extensions: largeBlobKey needs large_blobs"))
+	}
+	if p.HasExtension(ExtHMACSecretMC) && !p.HasExtension(ExtHMACSecret) {
+		errs = append(errs, errors.New("extensions: hmac-secret-mc needs hmac-secret"))
+	}
+	return errs
 }

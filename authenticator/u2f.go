@@ -108,7 +108,8 @@ func (a *Authenticator) u2fAuthenticate(ctx context.Context, p1 byte, data []byt
 		return nil, err
 	}
 	src, err := openCredentialID(dev.credentials, application, keyHandle)
-	if err != nil || src.alg != ctap2.AlgES256 || (src.discoverable && !a.credentialExists(dev, application, keyHandle)) {
+	if err != nil || src.alg != ctap2.AlgES256 || !credentialVisible(src, true, false) ||
+		(src.discoverable && !a.credentialExists(dev, application, keyHandle, false)) {
 		return nil, fmt.Errorf("authenticate: key handle is not ours: %w", u2f.SWWrongData)
 	}
 	var presence byte
@@ -121,7 +122,7 @@ func (a *Authenticator) u2fAuthenticate(ctx context.Context, p1 byte, data []byt
 		if err := a.u2fPresence(ctx, PresenceRequest{Operation: "authenticate"}); err != nil {
 			return nil, err
 		}
-		presence = byte(a.flags(true) & ctap2.FlagUP)
+		presence = byte(a.flags(true, false) & ctap2.FlagUP)
 	case u2f.DontEnforce:
 	default:
 		return nil, fmt.Errorf("authenticate: P1 0x%02X: %w", p1, u2f.SWWrongData)

@@ -55,8 +55,10 @@ func TestEntriesDefaultProfile(t *testing.T) {
 	require.Equal(t, []mds.Version{{Major: 1, Minor: 1}, {Major: 1, Minor: 0}}, s.Upv)
 	require.Equal(t, []string{mds.KeyProtectionSoftware}, s.KeyProtection, "softkey's own keys are in software")
 	require.Equal(t, []string{mds.AttachmentExternal, mds.AttachmentWired}, s.AttachmentHint)
-	require.Equal(t, [][]mds.VerificationMethod{{{UserVerificationMethod: mds.UVPresenceInternal}}}, s.UserVerificationDetails,
-		"no uv or clientPin in getInfo: presence only")
+	require.Equal(t, [][]mds.VerificationMethod{
+		{{UserVerificationMethod: mds.UVPresenceInternal}},
+		{{UserVerificationMethod: "passcode_external"}},
+	}, s.UserVerificationDetails, "clientPin in getInfo: presence, or a PIN entered on the client")
 	require.Equal(t, mds.MultiDeviceUnsupported, s.MultiDeviceCredentialSupport)
 	require.Equal(t, []mds.StatusReport{{Status: mds.StatusNotFIDOCertified, EffectiveDate: now}}, e.StatusReports)
 	require.Equal(t, now, e.TimeOfLastStatusChange)
@@ -68,7 +70,8 @@ func TestEntriesDefaultProfile(t *testing.T) {
 	require.Equal(t, p.Versions, info.Versions)
 	require.Equal(t, p.Transports, info.Transports)
 	require.Equal(t, p.MaxMsgSize, info.MaxMsgSize)
-	require.Equal(t, map[string]bool{"rk": true, "up": true, "plat": false}, info.Options)
+	require.Equal(t, false, info.Options["clientPin"], "a new key has no PIN")
+	require.Equal(t, true, info.Options["credMgmt"])
 	require.Len(t, info.Algorithms, 3)
 }
 

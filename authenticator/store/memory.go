@@ -24,16 +24,14 @@ func (m *Memory) Device() (*Device, error) {
 	if m.device == nil {
 		return nil, ErrNotFound
 	}
-	d := *m.device
-	return &d, nil
+	return m.device.Clone(), nil
 }
 
 // SetDevice replaces the device secrets.
 func (m *Memory) SetDevice(d *Device) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := *d
-	m.device = &c
+	m.device = d.Clone()
 	return nil
 }
 
