@@ -70,6 +70,15 @@ type Authenticator struct {
 	next *assertionSequence
 	// pin is the PIN/UV state that a power cycle forgets.
 	pin pinUvState
+	// enumeration holds a credentialManagement enumeration that its
+	// getNext subcommands continue; any other command ends it.
+	enumeration *enumeration
+	// largeBlobWrite is a large-blob array being written in fragments
+	// (CTAP 2.1 §6.10.2); a power cycle forgets it.
+	largeBlobWrite *largeBlobWrite
+	// enrollment is the fingerprint enrollment in progress (CTAP 2.1
+	// §6.7.4); a power cycle forgets it.
+	enrollment *enrollment
 	// verifier decides built-in user verification.
 	verifier Verifier
 }
@@ -129,6 +138,9 @@ func (a *Authenticator) PowerCycle() {
 	defer a.mu.Unlock()
 	a.poweredOn = a.now()
 	a.next = nil
+	a.enumeration = nil
+	a.largeBlobWrite = nil
+	a.enrollment = nil
 }
 
 // HandleCBOR answers one CTAPHID_CBOR message: msg is the command byte
@@ -144,6 +156,9 @@ func (a *Authenticator) HandleCBOR(ctx context.Context, msg []byte) []byte {
 	cmd, params := ctap2.Command(msg[0]), msg[1:]
 	if cmd != ctap2.CmdGetNextAssertion {
 		a.next = nil
+	}
+	if cmd != ctap2.CmdCredentialManagement && cmd != ctap2.CmdCredentialManagementPre {
+		a.enumeration = nil
 	}
 	resp, err := a.dispatch(ctx, cmd, params)
 	status := statusOf(err)

@@ -11,3 +11,6 @@ import (
 func (a *Authenticator) largeBlobs(ctx context.Context, params []byte) ([]byte, error) {
 	return nil, fmt.Errorf("largeBlobs: %w", ctap2.ErrInvalidCommand)
 }
+
+// largeBlobWrite is not built yet.
+type largeBlobWrite struct{}
