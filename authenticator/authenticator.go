@@ -128,6 +128,9 @@ func New(cfg Config) (*Authenticator, error) {
 	if _, err := a.device(); err != nil {
 		return nil, fmt.Errorf("authenticator: %w", err)
 	}
+	if err := a.initPinUvState(); err != nil {
+		return nil, fmt.Errorf("authenticator: %w", err)
+	}
 	return a, nil
 }
 
@@ -141,6 +144,12 @@ func (a *Authenticator) PowerCycle() {
 	a.enumeration = nil
 	a.largeBlobWrite = nil
 	a.enrollment = nil
+	// A new key agreement key, a new token not in use, and no
+	// PIN_AUTH_BLOCKED (CTAP 2.1 §6.5.4). Should randomness fail, the key
+	// agreement key is made on first use and no token is in use.
+	if err := a.initPinUvState(); err != nil {
+		a.log.Error("power cycle: PIN/UV state", "error", err)
+	}
 }
 
 // HandleCBOR answers one CTAPHID_CBOR message: msg is the command byte

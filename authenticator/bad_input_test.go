@@ -71,7 +71,7 @@ func badInputs(t *testing.T) []badInput {
 		{"huge list", append([]byte{0x01, 0xA1, 0x05, 0x99, 0xFF, 0xFF}, bytes.Repeat([]byte{0xA0}, 100)...), ctap2.ErrLimitExceeded},
 		{"deep nesting", append([]byte{0x01}, bytes.Repeat([]byte{0x81}, 20)...), ctap2.ErrInvalidCBOR},
 		{"pinUvAuthParam without protocol", mc(map[int]any{1: hash, 2: rp, 3: user, 4: params, 8: []byte{1, 2}}), ctap2.ErrMissingParameter},
-		{"pinUvAuthParam with a protocol", mc(map[int]any{1: hash, 2: rp, 3: user, 4: params, 8: []byte{1, 2}, 9: 2}), ctap2.ErrInvalidParameter},
+		{"pinUvAuthParam with a protocol", mc(map[int]any{1: hash, 2: rp, 3: user, 4: params, 8: []byte{1, 2}, 9: 3}), ctap2.ErrInvalidParameter},
 		{"zero-length pinUvAuthParam", mc(map[int]any{1: hash, 2: rp, 3: user, 4: params, 8: []byte{}}), ctap2.ErrPINNotSet},
 		{"enterprise attestation", mc(map[int]any{1: hash, 2: rp, 3: user, 4: params, 10: 1}), ctap2.ErrInvalidParameter},
 		{"getAssertion missing rpId", ga(map[int]any{2: hash}), ctap2.ErrMissingParameter},

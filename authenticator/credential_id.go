@@ -18,7 +18,16 @@ import (
 //
 //	version (1) | nonce (12) | AES-GCM( alg (4, signed BE) | flags (1) | sealed key )
 //
-// The same layout serves as U2F key handle: an ES256 ID is 66 bytes.
+// The flags byte, from the least significant bit:
+//
+//	bit 0     discoverable
+//	bits 1-2  credProtect level (CTAP 2.1 §12.1); 0, as in IDs made before
+//	          the extension existed, means level 1
+//	bit 3     made with hmac-secret (CTAP 2.1 §12.5)
+//	bits 4-7  zero; ignored when opening
+//
+// Extensions add no bytes, so an ES256 ID is 66 bytes with or without them
+// and still serves as U2F key handle.
 const (
 	credentialIDVersion = 0x01
 	credentialNonceSize = 12
@@ -27,6 +36,9 @@ const (
 // Flags inside a credential ID.
 const (
 	credentialDiscoverable = 0x01
+	credentialProtectMask  = 0x06
+	credentialProtectShift = 1
+	credentialHMACSecret   = 0x08
 )
 
 // credentialSource is what a credential ID opens to.
@@ -50,9 +62,7 @@ func newCredentialAEAD(key []byte) (cipher.AEAD, error) {
 func sealCredentialID(aead cipher.AEAD, rnd io.Reader, rpIDHash [32]byte, src credentialSource) ([]byte, error) {
 	plain := make([]byte, 5, 5+len(src.sealedKey))
 	binary.BigEndian.PutUint32(plain, uint32(int32(src.alg)))
-	if src.discoverable {
-		plain[4] |= credentialDiscoverable
-	}
+	plain[4] = src.flags()
 	plain = append(plain, src.sealedKey...)
 
 	id := make([]byte, 1+credentialNonceSize, 1+credentialNonceSize+len(plain)+aead.Overhead())
@@ -76,11 +86,39 @@ func openCredentialID(aead cipher.AEAD, rpIDHash [32]byte, id []byte) (*credenti
 	if err != nil {
 		return nil, errForeignCredential
 	}
+	flags := plain[4]
 	return &credentialSource{
 		alg:          ctap2.Alg(int32(binary.BigEndian.Uint32(plain))),
-		discoverable: plain[4]&credentialDiscoverable != 0,
+		discoverable: flags&credentialDiscoverable != 0,
 		sealedKey:    plain[5:],
+		credProtect:  (flags & credentialProtectMask) >> credentialProtectShift,
+		hmacSecret:   flags&credentialHMACSecret != 0,
 	}, nil
+}
+
+// protectionLevel is the credential's credProtect level, 1 to 3 (CTAP 2.1
+// §12.1): a credential made without the extension has level 1.
+func (src *credentialSource) protectionLevel() uint8 {
+	if src.credProtect == 0 {
+		return credProtectOptional
+	}
+	return src.credProtect
+}
+
+// flags is the flags byte sealed in the credential ID. A credProtect level
+// outside 1-3 is not stored (it cannot come from a parsed request).
+func (src *credentialSource) flags() byte {
+	var f byte
+	if src.discoverable {
+		f |= credentialDiscoverable
+	}
+	if src.credProtect <= credProtectRequired {
+		f |= src.credProtect << credentialProtectShift
+	}
+	if src.hmacSecret {
+		f |= credentialHMACSecret
+	}
+	return f
 }
 
 func credentialAD(rpIDHash [32]byte) []byte {

@@ -43,30 +43,62 @@ func (a *Authenticator) getAssertion(ctx context.Context, params []byte) ([]byte
 		return nil, fmt.Errorf("getAssertion: %w", err)
 	}
 	presence := PresenceRequest{Operation: "authenticate", RPID: req.RPID}
-	if err := a.checkPinUvAuth(ctx, req.PinUvAuthParam, req.PinUvAuthProtocol, presence); err != nil {
+	dev, err := a.device()
+	if err != nil {
+		return nil, err
+	}
+	// Steps 1-2: a zero-length pinUvAuthParam asks for a touch to pick
+	// the device; a pinUvAuthParam needs a protocol the profile offers.
+	if err := a.pinUvAuthForRequest(ctx, dev, req.PinUvAuthParam, req.PinUvAuthProtocol, presence); err != nil {
 		return nil, fmt.Errorf("getAssertion: %w", err)
 	}
-	// Step 5: options. "rk" is not an option of getAssertion.
+	hasToken := req.PinUvAuthParam != nil
+	// Step 4: options. "rk" is not an option of getAssertion; with a
+	// pinUvAuthParam "uv" is treated as false.
+	uvOption := req.Options["uv"] && !hasToken
+	if uvOption && !a.uvConfigured(dev) {
+		return nil, fmt.Errorf("getAssertion: option uv=true without configured built-in user verification: %w", ctap2.ErrInvalidOption)
+	}
 	if _, ok := req.Options["rk"]; ok {
 		return nil, fmt.Errorf("getAssertion: option rk: %w", ctap2.ErrUnsupportedOption)
-	}
-	if req.Options["uv"] {
-		return nil, fmt.Errorf("getAssertion: option uv=true without built-in user verification: %w", ctap2.ErrInvalidOption)
 	}
 	userPresence := true
 	if up, ok := req.Options["up"]; ok {
 		userPresence = up
 	}
-	extensions, err := a.parseAssertionExtensions(req.Extensions)
+	// Step 5: alwaysUv needs user verification for every assertion with
+	// user presence, built-in UV when it is configured.
+	if a.alwaysUV(dev) && userPresence {
+		switch {
+		case !a.protectedByUV(dev):
+			return nil, fmt.Errorf("getAssertion: alwaysUv: %w", a.uvRequiredError(dev, false))
+		case !hasToken && !uvOption && a.uvConfigured(dev):
+			uvOption = true
+		case !hasToken && !uvOption:
+			return nil, fmt.Errorf("getAssertion: alwaysUv: %w", a.uvRequiredError(dev, false))
+		}
+	}
+	extensions, err := a.parseAssertionExtensions(req.Extensions, userPresence)
 	if err != nil {
 		return nil, fmt.Errorf("getAssertion: %w", err)
 	}
 	userVerified := false // set once PIN/UV auth succeeded
-
-	dev, err := a.device()
-	if err != nil {
-		return nil, err
+	// Step 6: user verification, with the token or built-in UV.
+	switch {
+	case hasToken:
+		if err := a.checkRequestToken(dev, req.PinUvAuthProtocol, req.PinUvAuthParam, req.ClientDataHash, PermGetAssertion, req.RPID); err != nil {
+			return nil, fmt.Errorf("getAssertion: %w", err)
+		}
+		userVerified = true
+	case uvOption:
+		if err := a.builtInUvForRequest(ctx, dev, VerifyRequest{Operation: "authenticate", RPID: req.RPID}); err != nil {
+			return nil, fmt.Errorf("getAssertion: %w", err)
+		}
+		userVerified = true
 	}
+	// Built-in UV on this emulated key takes a touch; a token carries
+	// user presence only while its flag is fresh (step 9).
+	presenceCollected := uvOption || (hasToken && userPresence && a.tokenUserPresent())
 	rpIDHash := ctap2.RPIDHash(req.RPID)
 	candidates, err := a.findCredentials(dev, req.RPID, rpIDHash, req.AllowList, userVerified)
 	if err != nil {
@@ -76,7 +108,9 @@ func (a *Authenticator) getAssertion(ctx context.Context, params []byte) ([]byte
 		return nil, fmt.Errorf("getAssertion: %w", ctap2.ErrNoCredentials)
 	}
 
-	if userPresence {
+	// Step 9: user presence; then the token's flags and permissions but
+	// lbw are used up.
+	if userPresence && !presenceCollected {
 		if len(candidates) == 1 && candidates[0].stored != nil {
 			presence.UserName = candidates[0].stored.User.Name
 		}
@@ -84,10 +118,13 @@ func (a *Authenticator) getAssertion(ctx context.Context, params []byte) ([]byte
 			return nil, fmt.Errorf("getAssertion: %w", err)
 		}
 	}
+	if userPresence && hasToken {
+		a.consumeTokenPresence()
+	}
 	seq := &assertionSequence{
 		rpIDHash:       rpIDHash,
 		clientDataHash: req.ClientDataHash,
-		flags:          a.flags(userPresence, userVerified),
+		flags:          a.flags(userPresence || uvOption, userVerified),
 		userVerified:   userVerified,
 		extensions:     extensions,
 		remaining:      candidates,

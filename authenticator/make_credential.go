@@ -25,17 +25,24 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 		return nil, fmt.Errorf("makeCredential: user.id of %d bytes: %w", len(req.User.ID), ctap2.ErrInvalidLength)
 	}
 	presence := PresenceRequest{Operation: "register", RPID: req.RP.ID, UserName: req.User.Name}
-	// Steps 1-2: PIN/UV auth is not offered by this authenticator. A
-	// zero-length pinUvAuthParam asks for a touch to pick the device.
-	if err := a.checkPinUvAuth(ctx, req.PinUvAuthParam, req.PinUvAuthProtocol, presence); err != nil {
+	dev, err := a.device()
+	if err != nil {
+		return nil, err
+	}
+	// Steps 1-2: a zero-length pinUvAuthParam asks for a touch to pick
+	// the device; a pinUvAuthParam needs a protocol the profile offers.
+	if err := a.pinUvAuthForRequest(ctx, dev, req.PinUvAuthParam, req.PinUvAuthProtocol, presence); err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
 	alg, err := a.chooseAlgorithm(req.PubKeyCredParams)
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	discoverable, err := a.makeCredentialOptions(req.Options)
+	discoverable, uvOption, err := a.makeCredentialOptions(dev, req.Options, req.PinUvAuthParam != nil)
 	if err != nil {
+		return nil, fmt.Errorf("makeCredential: %w", err)
+	}
+	if err := a.makeCredentialNeedsUV(dev, req.PinUvAuthParam != nil, discoverable, uvOption); err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
 	enterprise, err := a.enterpriseAttestation(req.EnterpriseAttestation, req.RP.ID)
@@ -47,13 +54,26 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
 	userVerified := false // set once PIN/UV auth succeeded
-
-	dev, err := a.device()
-	if err != nil {
-		return nil, err
+	// Step 11: user verification, with the token or built-in UV.
+	switch {
+	case req.PinUvAuthParam != nil:
+		if err := a.checkRequestToken(dev, req.PinUvAuthProtocol, req.PinUvAuthParam, req.ClientDataHash, PermMakeCredential, req.RP.ID); err != nil {
+			return nil, fmt.Errorf("makeCredential: %w", err)
+		}
+		userVerified = true
+	case uvOption:
+		verify := VerifyRequest{Operation: "register", RPID: req.RP.ID, UserName: req.User.Name}
+		if err := a.builtInUvForRequest(ctx, dev, verify); err != nil {
+			return nil, fmt.Errorf("makeCredential: %w", err)
+		}
+		userVerified = true
 	}
+	// Step 13: built-in UV on this emulated key took a touch; step 14: a
+	// token carries user presence only while its flag is fresh.
+	userPresent := uvOption || (req.PinUvAuthParam != nil && a.tokenUserPresent())
+
 	rpIDHash := ctap2.RPIDHash(req.RP.ID)
-	// Step 11: a credential on the exclude list is revealed only after a touch.
+	// Step 12: a credential on the exclude list is revealed only after a touch.
 	for _, d := range req.ExcludeList {
 		if d.Type == ctap2.PublicKeyCredentialType && a.credentialExists(dev, rpIDHash, d.ID, userVerified) {
 			if err := a.waitForPresence(ctx, presence); err != nil {
@@ -67,9 +87,15 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 			return nil, fmt.Errorf("makeCredential: %w", err)
 		}
 	}
-	// Step 12: user presence.
-	if err := a.waitForPresence(ctx, presence); err != nil {
-		return nil, fmt.Errorf("makeCredential: %w", err)
+	// Step 14: user presence, unless steps 11-13 brought it; then the
+	// token's flags and permissions but lbw are used up.
+	if !userPresent {
+		if err := a.waitForPresence(ctx, presence); err != nil {
+			return nil, fmt.Errorf("makeCredential: %w", err)
+		}
+	}
+	if req.PinUvAuthParam != nil {
+		a.consumeTokenPresence()
 	}
 
 	sealedKey, key, err := a.keys.GenerateKey(alg)
@@ -97,7 +123,7 @@ func (a *Authenticator) makeCredential(ctx context.Context, params []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
-	extensionOutputs, largeBlobKey, err := a.registrationOutputs(extensions, dev, credID, userVerified)
+	extensionOutputs, largeBlobKey, err := a.registrationOutputs(extensions, dev, req.RP.ID, credID, userVerified)
 	if err != nil {
 		return nil, fmt.Errorf("makeCredential: %w", err)
 	}
@@ -157,24 +183,6 @@ func (a *Authenticator) checkCommonParameters(clientDataHash []byte, rpID string
 	return nil
 }
 
-// checkPinUvAuth handles pinUvAuthParam for an authenticator without
-// clientPIN (CTAP 2.1 §6.1.2 steps 1-2, §6.2.2 steps 1-2).
-func (a *Authenticator) checkPinUvAuth(ctx context.Context, param []byte, protocol uint64, presence PresenceRequest) error {
-	if param == nil {
-		return nil
-	}
-	if len(param) == 0 {
-		if err := a.waitForPresence(ctx, presence); err != nil {
-			return err
-		}
-		return fmt.Errorf("zero-length pinUvAuthParam: %w", ctap2.ErrPINNotSet)
-	}
-	if protocol == 0 {
-		return fmt.Errorf("pinUvAuthProtocol: %w", ctap2.ErrMissingParameter)
-	}
-	return fmt.Errorf("pinUvAuthProtocol %d: %w", protocol, ctap2.ErrInvalidParameter)
-}
-
 // chooseAlgorithm picks the first entry of the RP's list that the profile
 // supports; unknown types and algorithms are skipped (CTAP 2.1 §6.1.2 step 3).
 func (a *Authenticator) chooseAlgorithm(params []ctap2.CredentialParam) (ctap2.Alg, error) {
@@ -187,19 +195,47 @@ func (a *Authenticator) chooseAlgorithm(params []ctap2.CredentialParam) (ctap2.A
 }
 
 // makeCredentialOptions applies the options map (CTAP 2.1 §6.1.2 step 5)
-// and reports whether the credential is to be discoverable.
-func (a *Authenticator) makeCredentialOptions(options map[string]bool) (bool, error) {
+// and reports whether the credential is to be discoverable and whether
+// built-in UV is asked for. With a pinUvAuthParam the "uv" option is
+// treated as false.
+func (a *Authenticator) makeCredentialOptions(dev *deviceState, options map[string]bool, hasPinUvAuthParam bool) (rk, uv bool, err error) {
+	uv = options["uv"] && !hasPinUvAuthParam
+	if uv && !a.uvConfigured(dev) {
+		return false, false, fmt.Errorf("option uv=true without configured built-in user verification: %w", ctap2.ErrInvalidOption)
+	}
 	if up, ok := options["up"]; ok && !up {
-		return false, fmt.Errorf("option up=false: %w", ctap2.ErrInvalidOption)
+		return false, false, fmt.Errorf("option up=false: %w", ctap2.ErrInvalidOption)
 	}
-	if options["uv"] {
-		return false, fmt.Errorf("option uv=true without built-in user verification: %w", ctap2.ErrInvalidOption)
-	}
-	rk := options["rk"]
+	rk = options["rk"]
 	if rk && !a.profile.ResidentKeys {
-		return false, fmt.Errorf("option rk=true: %w", ctap2.ErrUnsupportedOption)
+		return false, false, fmt.Errorf("option rk=true: %w", ctap2.ErrUnsupportedOption)
 	}
-	return rk, nil
+	return rk, uv, nil
+}
+
+// makeCredentialNeedsUV refuses a request that brings no user
+// verification when it needs one (CTAP 2.1 §6.1.2 steps 6-10): always
+// with alwaysUv, otherwise once the key is protected by a PIN or built-in
+// UV, except for a non-discoverable credential under makeCredUvNotRqd.
+func (a *Authenticator) makeCredentialNeedsUV(dev *deviceState, hasPinUvAuthParam, rk, uv bool) error {
+	alwaysUV, protected := a.alwaysUV(dev), a.protectedByUV(dev)
+	if alwaysUV && !protected {
+		// Step 6.2: a PIN must be set first.
+		return a.uvRequiredError(dev, false)
+	}
+	if hasPinUvAuthParam || uv {
+		return nil
+	}
+	if alwaysUV {
+		return a.uvRequiredError(dev, false) // step 6.4
+	}
+	if !protected {
+		return nil
+	}
+	if a.profile.MakeCredUVNotRequired && !rk {
+		return nil // step 10
+	}
+	return a.uvRequiredError(dev, true)
 }
 
 // checkStoreCapacity refuses a new discoverable credential when the store is

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
 	"github.com/softkeydev/softkey/ctap2/pinuv"
 )
@@ -102,4 +103,104 @@ func authParam(protocol uint64, token, message []byte) []byte {
 		panic(err)
 	}
 	return p.Authenticate(token, message)
+}
+
+// clientPIN sends one clientPIN request and decodes the answer (nil
+// unless the status is OK).
+func (k *testKey) clientPIN(req *ctap2.ClientPINRequest) (ctap2.Status, *ctap2.ClientPINResponse) {
+	k.t.Helper()
+	status, body := k.do(ctap2.CmdClientPIN, req)
+	if status != ctap2.StatusOK {
+		return status, nil
+	}
+	var resp ctap2.ClientPINResponse
+	if len(body) > 0 {
+		require.NoError(k.t, ctap2.Unmarshal(body, &resp))
+	}
+	return status, &resp
+}
+
+// pinRetries returns getPINRetries' pinRetries and powerCycleState.
+func (k *testKey) pinRetries() (int, bool) {
+	k.t.Helper()
+	status, resp := k.clientPIN(&ctap2.ClientPINRequest{SubCommand: ctap2.PINGetRetries})
+	require.Equal(k.t, ctap2.StatusOK, status, "getPINRetries: %v", status)
+	require.NotNil(k.t, resp.PINRetries, "getPINRetries without pinRetries")
+	powerCycle := resp.PowerCycleState != nil && *resp.PowerCycleState
+	return int(*resp.PINRetries), powerCycle
+}
+
+// uvRetries returns getUVRetries' uvRetries.
+func (k *testKey) uvRetries() int {
+	k.t.Helper()
+	status, resp := k.clientPIN(&ctap2.ClientPINRequest{SubCommand: ctap2.PINGetUVRetries})
+	require.Equal(k.t, ctap2.StatusOK, status, "getUVRetries: %v", status)
+	require.NotNil(k.t, resp.UVRetries, "getUVRetries without uvRetries")
+	return int(*resp.UVRetries)
+}
+
+// changePINRequest builds a changePIN request from oldPIN to newPIN.
+func (k *testKey) changePINRequest(protocol uint64, oldPIN, newPIN string) *ctap2.ClientPINRequest {
+	k.t.Helper()
+	p, _ := pinuv.ByVersion(protocol)
+	platformKey, secret := k.sharedSecret(protocol)
+	newPINEnc, err := p.Encrypt(rand.NewChaCha8(platformSeed), secret, paddedPIN(newPIN))
+	require.NoError(k.t, err)
+	sum := sha256.Sum256([]byte(oldPIN))
+	pinHashEnc, err := p.Encrypt(rand.NewChaCha8(platformSeed), secret, sum[:16])
+	require.NoError(k.t, err)
+	return &ctap2.ClientPINRequest{
+		PinUvAuthProtocol: protocol,
+		SubCommand:        ctap2.PINChangePIN,
+		KeyAgreement:      platformKey,
+		NewPINEnc:         newPINEnc,
+		PINHashEnc:        pinHashEnc,
+		PinUvAuthParam:    p.Authenticate(secret, append(append([]byte{}, newPINEnc...), pinHashEnc...)),
+	}
+}
+
+// changePIN changes the PIN and requires success.
+func (k *testKey) changePIN(protocol uint64, oldPIN, newPIN string) {
+	k.t.Helper()
+	status, _ := k.do(ctap2.CmdClientPIN, k.changePINRequest(protocol, oldPIN, newPIN))
+	require.Equal(k.t, ctap2.StatusOK, status, "changePIN: %v", status)
+}
+
+// uvTokenRequest builds a getPinUvAuthTokenUsingUvWithPermissions request
+// and returns it with the shared secret that decrypts the answer.
+func (k *testKey) uvTokenRequest(protocol uint64, perms Permission, rpID string) (*ctap2.ClientPINRequest, []byte) {
+	k.t.Helper()
+	platformKey, secret := k.sharedSecret(protocol)
+	return &ctap2.ClientPINRequest{
+		PinUvAuthProtocol: protocol,
+		SubCommand:        ctap2.PINGetPinUvAuthTokenUsingUvWithPerms,
+		KeyAgreement:      platformKey,
+		Permissions:       uint64(perms),
+		RPID:              rpID,
+	}, secret
+}
+
+// uvToken obtains a pinUvAuthToken with built-in UV and requires success.
+func (k *testKey) uvToken(protocol uint64, perms Permission, rpID string) []byte {
+	k.t.Helper()
+	req, secret := k.uvTokenRequest(protocol, perms, rpID)
+	status, resp := k.clientPIN(req)
+	require.Equal(k.t, ctap2.StatusOK, status, "getPinUvAuthTokenUsingUvWithPermissions: %v", status)
+	p, _ := pinuv.ByVersion(protocol)
+	token, err := p.Decrypt(secret, resp.PinUvAuthToken)
+	require.NoError(k.t, err)
+	return token
+}
+
+// useVerifier replaces the key's built-in UV verifier.
+func (k *testKey) useVerifier(v Verifier) {
+	k.Authenticator.verifier = v
+}
+
+// record returns a copy of the stored device record.
+func (k *testKey) record() *store.Device {
+	k.t.Helper()
+	d, err := k.store.Device()
+	require.NoError(k.t, err)
+	return d.Clone()
 }

@@ -30,6 +30,11 @@ func (a *Authenticator) reset(ctx context.Context) ([]byte, error) {
 	if _, err := a.device(); err != nil {
 		return nil, fmt.Errorf("reset: %w", err)
 	}
+	// The store forgot the PIN and the retry counters; the power-up state
+	// goes too: a new key agreement key, no token in use (CTAP 2.1 §6.6).
+	if err := a.initPinUvState(); err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
 	return nil, nil
 }
 

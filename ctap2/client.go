@@ -98,6 +98,27 @@ func (c *Client) Selection(ctx context.Context) error {
 	return err
 }
 
+// ClientPIN sends one authenticatorClientPIN request as it is (CTAP 2.1
+// §6.5) and returns the response, empty for subcommands that answer
+// nothing. Package pinuv runs the whole flows on top of it.
+func (c *Client) ClientPIN(ctx context.Context, req *ClientPINRequest) (*ClientPINResponse, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%s: no request", CmdClientPIN)
+	}
+	body, err := c.call(ctx, CmdClientPIN, req)
+	if err != nil {
+		return nil, err
+	}
+	var resp ClientPINResponse
+	if len(body) == 0 {
+		return &resp, nil
+	}
+	if err := Unmarshal(body, &resp); err != nil {
+		return nil, fmt.Errorf("%s: decoding response: %w", CmdClientPIN, err)
+	}
+	return &resp, nil
+}
+
 // execute sends a command and decodes its response body into an R.
 func execute[R any](ctx context.Context, c *Client, cmd Command, params any) (*R, error) {
 	body, err := c.call(ctx, cmd, params)

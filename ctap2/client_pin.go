@@ -25,6 +25,11 @@ type ClientPINRequest struct {
 	PINHashEnc        []byte     `cbor:"6,keyasint,omitempty"`
 	Permissions       uint64     `cbor:"9,keyasint,omitempty"`
 	RPID              string     `cbor:"10,keyasint,omitempty"`
+
+	// HasPermissions is set by ParseClientPINRequest when the request
+	// carried permissions, so that an absent map entry (MISSING_PARAMETER)
+	// can be told from a zero (INVALID_PARAMETER). It is not encoded.
+	HasPermissions bool `cbor:"-"`
 }
 
 // ParseClientPINRequest decodes the parameters of authenticatorClientPIN.
@@ -32,7 +37,8 @@ type ClientPINRequest struct {
 func ParseClientPINRequest(data []byte) (*ClientPINRequest, error) {
 	var r struct {
 		ClientPINRequest
-		SubCommand *uint64 `cbor:"2,keyasint"`
+		SubCommand  *uint64 `cbor:"2,keyasint"`
+		Permissions *uint64 `cbor:"9,keyasint"`
 	}
 	if err := Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("parsing clientPIN: %w", err)
@@ -42,6 +48,9 @@ func ParseClientPINRequest(data []byte) (*ClientPINRequest, error) {
 	}
 	req := r.ClientPINRequest
 	req.SubCommand = *r.SubCommand
+	if r.Permissions != nil {
+		req.Permissions, req.HasPermissions = *r.Permissions, true
+	}
 	return &req, nil
 }
 
