@@ -21,6 +21,14 @@ type Store interface {
 	Credential(id []byte) (*store.Credential, error)
 	// CredentialsForRP returns the RP's credentials, newest first.
 	CredentialsForRP(rpID string) ([]*store.Credential, error)
+	// Credentials returns every credential, oldest first
+	// (credentialManagement enumerates RPs from it).
+	Credentials() ([]*store.Credential, error)
+	// UpdateCredential replaces the stored credential that has c's ID
+	// with c, keeping its place in creation order (its Sequence). c must
+	// keep the stored RP ID and user ID; store.ErrNotFound when no
+	// credential has the ID.
+	UpdateCredential(c *store.Credential) error
 	CountCredentials() (int, error)
 	DeleteCredential(id []byte) error
 	// IncrementCounter adds one to the named signature counter and returns

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -87,6 +88,26 @@ func (m *Memory) Credentials() ([]*Credential, error) {
 		out[i] = &cp
 	}
 	return out, nil
+}
+
+// UpdateCredential replaces the credential that has c's ID with c, keeping
+// its Sequence. c must keep the stored RP ID and user ID.
+func (m *Memory) UpdateCredential(c *Credential) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, old := range m.creds {
+		if !bytes.Equal(old.ID, c.ID) {
+			continue
+		}
+		if old.RPID != c.RPID || !bytes.Equal(old.User.ID, c.User.ID) {
+			return fmt.Errorf("store: updating credential: RP ID and user ID cannot change")
+		}
+		stored := *c
+		stored.Sequence = old.Sequence
+		m.creds[i] = &stored
+		return nil
+	}
+	return ErrNotFound
 }
 
 // CountCredentials returns the number of stored credentials.

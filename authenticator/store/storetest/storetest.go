@@ -26,6 +26,7 @@ type Store interface {
 	Credential(id []byte) (*store.Credential, error)
 	CredentialsForRP(rpID string) ([]*store.Credential, error)
 	Credentials() ([]*store.Credential, error)
+	UpdateCredential(c *store.Credential) error
 	CountCredentials() (int, error)
 	DeleteCredential(id []byte) error
 	IncrementCounter(name []byte) (uint32, error)
@@ -50,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CredentialsForRPNewestFirst", testCredentialsForRPNewestFirst},
 		{"CredentialsOldestFirst", testCredentialsOldestFirst},
 		{"Delete", testDelete},
+		{"Update", testUpdate},
+		{"UpdateRefusesIdentityChange", testUpdateRefusesIdentityChange},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Counters", testCounters},
 		{"CountersConcurrent", testCountersConcurrent},
@@ -291,6 +294,56 @@ func testDelete(t *testing.T, s Store) {
 	forRP, err = s.CredentialsForRP("example.com")
 	require.NoError(t, err)
 	require.Equal(t, []string{"b2", "a"}, ids(forRP))
+}
+
+func testUpdate(t *testing.T, s Store) {
+	for _, c := range []*store.Credential{
+		cred("a", "example.com", "u1"),
+		cred("b", "example.com", "u2"),
+		cred("c", "example.com", "u3"),
+	} {
+		require.NoError(t, s.PutCredential(c))
+	}
+	before, err := s.Credential([]byte("b"))
+	require.NoError(t, err)
+
+	update := cred("b", "example.com", "u2")
+	update.User.Name, update.User.DisplayName = "renamed", ""
+	update.Sequence = 999 // the store keeps its own
+	require.NoError(t, s.UpdateCredential(update))
+
+	got, err := s.Credential([]byte("b"))
+	require.NoError(t, err)
+	want := cred("b", "example.com", "u2")
+	want.User.Name, want.User.DisplayName = "renamed", ""
+	want.Sequence = before.Sequence
+	requireSame(t, want, got, "updated credential")
+	forRP, err := s.CredentialsForRP("example.com")
+	require.NoError(t, err)
+	require.Equal(t, []string{"c", "b", "a"}, ids(forRP), "an update keeps the creation order")
+	all, err := s.Credentials()
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, ids(all))
+	n, err := s.CountCredentials()
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+
+	require.ErrorIs(t, s.UpdateCredential(cred("missing", "example.com", "u9")), store.ErrNotFound)
+}
+
+func testUpdateRefusesIdentityChange(t *testing.T, s Store) {
+	require.NoError(t, s.PutCredential(cred("a", "example.com", "u1")))
+	for _, c := range []*store.Credential{
+		cred("a", "other.example", "u1"),
+		cred("a", "example.com", "u2"),
+	} {
+		err := s.UpdateCredential(c)
+		require.Error(t, err, "update to RP %q user %q", c.RPID, c.User.ID)
+		require.NotErrorIs(t, err, store.ErrNotFound)
+	}
+	got, err := s.Credential([]byte("a"))
+	require.NoError(t, err)
+	requireSame(t, cred("a", "example.com", "u1"), got, "after refused updates")
 }
 
 func testReturnsCopies(t *testing.T, s Store) {

@@ -166,6 +166,41 @@ func (v *Vault) Credentials() ([]*store.Credential, error) {
 	return out, nil
 }
 
+// UpdateCredential replaces the credential that has c's ID with c, keeping
+// its Sequence, so that its place in creation order and in the RP index
+// stays. c must keep the stored RP ID and user ID; store.ErrNotFound when
+// no credential has the ID.
+func (v *Vault) UpdateCredential(c *store.Credential) error {
+	const op = "updating credential"
+	if c == nil {
+		return fmt.Errorf("vault: %s: nil credential", op)
+	}
+	return v.update(op, func(bs buckets) error {
+		key := v.credKey(c.ID)
+		sealed := bs.creds.Get(key)
+		if sealed == nil {
+			return store.ErrNotFound
+		}
+		old, err := v.decodeCredential(key, sealed)
+		if err != nil {
+			return err
+		}
+		if old.RPID != c.RPID || !bytes.Equal(old.User.ID, c.User.ID) {
+			return errors.New("RP ID and user ID cannot change")
+		}
+		stored := *c
+		stored.Sequence = old.Sequence
+		pt, err := v.enc.Marshal(&stored)
+		if err != nil {
+			return fmt.Errorf("encoding: %w", err)
+		}
+		if sealed, err = v.seal(bucketCreds, key, pt); err != nil {
+			return err
+		}
+		return bs.creds.Put(key, sealed)
+	})
+}
+
 // CountCredentials returns the number of stored credentials.
 func (v *Vault) CountCredentials() (int, error) {
 	var n int
