@@ -66,13 +66,19 @@ func (a *Authenticator) attestedAAGUID(mode string, enterprise bool) AAGUID {
 }
 
 // enterpriseAttestation decides whether a registration gets enterprise
-// attestation (CTAP 2.1 §6.1.2 step 9, §7.1).
+// attestation (CTAP 2.1 §6.1.2 step 9, §7.1). A key that cannot give it,
+// or whose enterprise attestation authenticatorConfig has not enabled,
+// answers a request for it with INVALID_PARAMETER (§6.1.2 step 9.1).
 func (a *Authenticator) enterpriseAttestation(requested uint64, rpID string) (bool, error) {
 	if requested == 0 {
 		return false, nil
 	}
-	if a.profile.EnterpriseAttestation == "" {
-		return false, fmt.Errorf("enterpriseAttestation %d without enterprise attestation: %w", requested, ctap2.ErrInvalidParameter)
+	dev, err := a.device()
+	if err != nil {
+		return false, err
+	}
+	if !a.enterpriseAttestationEnabled(dev) {
+		return false, fmt.Errorf("enterpriseAttestation %d while enterprise attestation is unsupported or disabled: %w", requested, ctap2.ErrInvalidParameter)
 	}
 	if requested != 1 && requested != 2 {
 		return false, fmt.Errorf("enterpriseAttestation %d: %w", requested, ctap2.ErrInvalidOption)

@@ -121,18 +121,7 @@ func (a *Authenticator) credMgmtAuth(req *ctap2.CredMgmtRequest) error {
 	if err := a.verifyPinUvAuthParam(req.PinUvAuthProtocol, req.PinUvAuthParam, req.AuthMessage()); err != nil {
 		return err
 	}
-	return a.tokenHasPermission(PermCredentialManagement)
-}
-
-// tokenHasPermission checks that the pinUvAuthToken in use grants perm.
-// authenticatorCredentialManagement and authenticatorLargeBlobs answer
-// PIN_AUTH_INVALID when it does not (CTAP 2.1 §6.8.2 step 4, §6.10.2
-// step 5.e.v), unlike the commands that answer UNAUTHORIZED_PERMISSION.
-func (a *Authenticator) tokenHasPermission(perm Permission) error {
-	if !a.pin.inUse || a.pin.permissions&perm == 0 {
-		return fmt.Errorf("pinUvAuthToken lacks permission %#02x: %w", perm, ctap2.ErrPINAuthInvalid)
-	}
-	return nil
+	return a.requirePermission(PermCredentialManagement)
 }
 
 // tokenAllowsRP checks the token's permissions RP ID: getCredsMetadata

@@ -98,13 +98,18 @@ func TestEnterpriseAttestationCertificate(t *testing.T) {
 	p := DefaultProfile()
 	p.EnterpriseAttestation = EnterpriseVendor
 	p.EnterpriseRPIDs = []string{"corp.example"}
-	p.AuthenticatorConfig, p.SetMinPINLength = false, false // so enterprise attestation is on from the start
 	k := newTestKey(t, p)
 
-	var info ctap2.GetInfoResponse
-	_, body := k.do(ctap2.CmdGetInfo, nil)
-	require.NoError(t, ctap2.Unmarshal(body, &info))
-	require.True(t, info.Options["ep"])
+	// With authenticatorConfig, enterprise attestation is off until
+	// enableEnterpriseAttestation (CTAP 2.1 §6.11.1).
+	req := mcRequest("corp.example", "alice")
+	req.EnterpriseAttestation = 1
+	status, _ := k.do(ctap2.CmdMakeCredential, req)
+	require.Equal(t, ctap2.ErrInvalidParameter, status, "enterprise attestation before enableEnterpriseAttestation")
+	require.False(t, k.info().Options["ep"])
+	status, _ = k.do(ctap2.CmdConfig, map[int]any{1: ctap2.ConfigEnableEnterpriseAttestation})
+	require.Equal(t, ctap2.StatusOK, status, "enableEnterpriseAttestation")
+	require.True(t, k.info().Options["ep"])
 
 	sernum := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 2}
 	hasSernum := func(c *x509.Certificate) bool {
@@ -115,8 +120,6 @@ func TestEnterpriseAttestationCertificate(t *testing.T) {
 		}
 		return false
 	}
-	req := mcRequest("corp.example", "alice")
-	req.EnterpriseAttestation = 1
 	chain, resp := attestationChain(t, k, req)
 	require.True(t, resp.EPAtt)
 	require.True(t, hasSernum(chain[0]), "enterprise certificate carries the device serial")

@@ -158,5 +158,5 @@ func (a *Authenticator) largeBlobsAuth(dev *deviceState, req *ctap2.LargeBlobsRe
 	if err := a.verifyPinUvAuthParam(protocol, req.PinUvAuthParam, msg); err != nil {
 		return err
 	}
-	return a.tokenHasPermission(PermLargeBlobWrite)
+	return a.requirePermission(PermLargeBlobWrite)
 }

@@ -94,29 +94,42 @@ func TestEnterpriseAttestationRequests(t *testing.T) {
 	tests := []struct {
 		name      string
 		mode      string
+		config    bool // the key has authenticatorConfig
+		enable    bool // enableEnterpriseAttestation is sent first
 		requested uint64
 		rpID      string
 		want      bool
 		status    ctap2.Status
 	}{
-		{"not requested", EnterpriseVendor, 0, "corp.example", false, ctap2.StatusOK},
-		{"vendor, listed RP", EnterpriseVendor, 1, "corp.example", true, ctap2.StatusOK},
-		{"vendor, other RP", EnterpriseVendor, 1, "example.org", false, ctap2.StatusOK},
-		{"vendor treats 2 like 1", EnterpriseVendor, 2, "example.org", false, ctap2.StatusOK},
-		{"platform-managed", EnterprisePlatform, 2, "example.org", true, ctap2.StatusOK},
-		{"platform mode, vendor request, unlisted", EnterprisePlatform, 1, "example.org", false, ctap2.StatusOK},
-		{"unsupported", "", 1, "corp.example", false, ctap2.ErrInvalidParameter},
-		{"bad value", EnterpriseVendor, 3, "corp.example", false, ctap2.ErrInvalidOption},
+		{"not requested", EnterpriseVendor, false, false, 0, "corp.example", false, ctap2.StatusOK},
+		{"vendor, listed RP", EnterpriseVendor, false, false, 1, "corp.example", true, ctap2.StatusOK},
+		{"vendor, other RP", EnterpriseVendor, false, false, 1, "example.org", false, ctap2.StatusOK},
+		{"vendor treats 2 like 1", EnterpriseVendor, false, false, 2, "example.org", false, ctap2.StatusOK},
+		{"platform-managed", EnterprisePlatform, false, false, 2, "example.org", true, ctap2.StatusOK},
+		{"platform mode, vendor request, unlisted", EnterprisePlatform, false, false, 1, "example.org", false, ctap2.StatusOK},
+		{"unsupported", "", false, false, 1, "corp.example", false, ctap2.ErrInvalidParameter},
+		{"bad value", EnterpriseVendor, false, false, 3, "corp.example", false, ctap2.ErrInvalidOption},
+		// CTAP 2.1 §6.1.2 step 9.1: disabled is answered like unsupported.
+		{"disabled by authenticatorConfig", EnterpriseVendor, true, false, 1, "corp.example", false, ctap2.ErrInvalidParameter},
+		{"disabled, bad value", EnterprisePlatform, true, false, 3, "corp.example", false, ctap2.ErrInvalidParameter},
+		{"disabled, not requested", EnterpriseVendor, true, false, 0, "corp.example", false, ctap2.StatusOK},
+		{"enabled by authenticatorConfig", EnterpriseVendor, true, true, 1, "corp.example", true, ctap2.StatusOK},
+		{"enabled, platform-managed", EnterprisePlatform, true, true, 2, "example.org", true, ctap2.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := DefaultProfile()
 			p.EnterpriseAttestation = tt.mode
 			p.EnterpriseRPIDs = []string{"corp.example"}
-			a := &Authenticator{profile: p}
-			got, err := a.enterpriseAttestation(tt.requested, tt.rpID)
-			require.Equal(t, tt.status, statusOf(err))
-			require.Equal(t, tt.want, got)
+			p.AuthenticatorConfig, p.SetMinPINLength = tt.config, tt.config
+			k := newTestKey(t, p)
+			if tt.enable {
+				status, _ := k.do(ctap2.CmdConfig, map[int]any{1: ctap2.ConfigEnableEnterpriseAttestation})
+				require.Equal(t, ctap2.StatusOK, status, "enableEnterpriseAttestation")
+			}
+			got, err := k.enterpriseAttestation(tt.requested, tt.rpID)
+			require.Equal(t, tt.status, statusOf(err), "enterpriseAttestation(%d, %q): %v", tt.requested, tt.rpID, err)
+			require.Equal(t, tt.want, got, "enterpriseAttestation(%d, %q)", tt.requested, tt.rpID)
 		})
 	}
 }

@@ -209,21 +209,14 @@ func (a *Authenticator) pinUvProtocol(v uint64) (pinuv.Protocol, error) {
 	return nil, fmt.Errorf("pinUvAuthProtocol %d is not offered: %w", v, ctap2.ErrInvalidParameter)
 }
 
-// requirePermission checks that the token in use grants perm and, when
-// rpID is not empty, that it is bound to rpID or to no RP (then it becomes
-// bound to rpID). Otherwise the answer is UNAUTHORIZED_PERMISSION.
-// Call it after verifyPinUvAuthParam succeeded.
-func (a *Authenticator) requirePermission(perm Permission, rpID string) error {
+// requirePermission checks that the token in use grants perm. A token
+// without it is PIN_AUTH_INVALID (CTAP 2.1 §6.1.2 step 11, §6.7.2, §6.8.2,
+// §6.10.2, §6.11); UNAUTHORIZED_PERMISSION is only for asking clientPIN
+// for a permission the key lacks. Call it after verifyPinUvAuthParam.
+func (a *Authenticator) requirePermission(perm Permission) error {
 	if !a.tokenInUse() || a.pin.permissions&perm == 0 {
-		return fmt.Errorf("pinUvAuthToken lacks permission %#02x: %w", perm, ctap2.ErrUnauthorizedPermission)
+		return fmt.Errorf("pinUvAuthToken lacks permission %#02x: %w", perm, ctap2.ErrPINAuthInvalid)
 	}
-	if rpID == "" {
-		return nil
-	}
-	if a.pin.rpID != "" && a.pin.rpID != rpID {
-		return fmt.Errorf("pinUvAuthToken is bound to another RP ID: %w", ctap2.ErrUnauthorizedPermission)
-	}
-	a.pin.rpID = rpID
 	return nil
 }
 
@@ -277,8 +270,8 @@ func (a *Authenticator) checkRequestToken(dev *deviceState, protocol uint64, par
 	if !a.tokenUserVerified() {
 		return fmt.Errorf("pinUvAuthToken already used for user verification: %w", ctap2.ErrPINAuthInvalid)
 	}
-	if a.pin.permissions&perm == 0 {
-		return fmt.Errorf("pinUvAuthToken lacks permission %#02x: %w", perm, ctap2.ErrPINAuthInvalid)
+	if err := a.requirePermission(perm); err != nil {
+		return err
 	}
 	if a.pin.rpID != "" && a.pin.rpID != rpID {
 		return fmt.Errorf("pinUvAuthToken is bound to another RP ID: %w", ctap2.ErrPINAuthInvalid)

@@ -27,6 +27,8 @@ func (a *Authenticator) reset(ctx context.Context) ([]byte, error) {
 	}
 	a.dev = nil
 	a.loadedKeys = nil
+	a.largeBlobWrite = nil
+	a.enrollment = nil
 	if _, err := a.device(); err != nil {
 		return nil, fmt.Errorf("reset: %w", err)
 	}
