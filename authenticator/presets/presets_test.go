@@ -199,3 +199,48 @@ func TestGetUnknownSuggests(t *testing.T) {
 		})
 	}
 }
+
+// TestCTAP21FieldsFollowVersions checks each preset's PIN, UV and CTAP 2.1
+// fields against what its versions and kind allow: a key that speaks
+// neither FIDO_2_1 nor FIDO_2_1_PRE has none of the CTAP 2.1 commands and
+// options, PIN protocol 1 only and the CTAP 2.0 extensions; a FIDO_2_1 key
+// with a PIN or built-in UV offers pinUvAuthToken (CTAP 2.1 §6.4); a
+// security key has a PIN, and built-in UV only as a fingerprint sensor;
+// platforms, synced providers and phones verify the user themselves
+// (option uv) and take no PIN and none of the management commands.
+func TestCTAP21FieldsFollowVersions(t *testing.T) {
+	for _, info := range presets.Infos() {
+		t.Run(info.Name, func(t *testing.T) {
+			p, err := presets.Get(info.Name)
+			require.NoError(t, err)
+			ctap21 := slices.Contains(p.Versions, "FIDO_2_1")
+			if !ctap21 && !slices.Contains(p.Versions, "FIDO_2_1_PRE") {
+				require.Equal(t, []uint64{1}, p.PinUvAuthProtocols, "a CTAP 2.0 key knows PIN protocol 1 only")
+				require.False(t, p.PinUvAuthToken, "pinUvAuthToken on a CTAP 2.0 key")
+				require.False(t, p.CredentialManagement, "credMgmt on a CTAP 2.0 key")
+				require.False(t, p.LargeBlobs, "largeBlobs on a CTAP 2.0 key")
+				require.False(t, p.AuthenticatorConfig, "authnrCfg on a CTAP 2.0 key")
+				require.False(t, p.BioEnroll, "bioEnroll on a CTAP 2.0 key")
+				require.False(t, p.MakeCredUVNotRequired, "makeCredUvNotRqd on a CTAP 2.0 key")
+				for _, e := range p.Extensions {
+					require.Contains(t, []string{authenticator.ExtCredProtect, authenticator.ExtHMACSecret}, e, "extension of a CTAP 2.0 key")
+				}
+			}
+			if ctap21 && (p.ClientPIN || p.UV) {
+				require.True(t, p.PinUvAuthToken, "a FIDO_2_1 key with a PIN or UV offers pinUvAuthToken")
+			}
+			switch info.Kind {
+			case presets.KindSecurityKey:
+				require.True(t, p.ClientPIN, "a security key takes a PIN")
+				require.Equal(t, p.UV, p.BioEnroll, "a security key's built-in UV is a fingerprint sensor")
+			default:
+				require.True(t, p.UV, "option uv: the product verifies the user itself")
+				require.False(t, p.ClientPIN, "option clientPin")
+				require.False(t, p.CredentialManagement, "credMgmt")
+				require.False(t, p.LargeBlobs, "largeBlobs")
+				require.False(t, p.AuthenticatorConfig, "authnrCfg")
+				require.False(t, p.BioEnroll, "bioEnroll")
+			}
+		})
+	}
+}
