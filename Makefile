@@ -13,8 +13,10 @@ FUZZTIME  ?= 30s
 RUNARGS   ?=
 # Debian packages: libfido2 for go-libfido2 (cgo) and OpenSSH's helper,
 # libfido2's tools, python-fido2 0.9.1, OpenSSH's client, a C compiler,
-# and dbus-daemon for the private bus of the advert package's BlueZ test.
-DEBS      := libfido2-dev fido2-tools python3-fido2 openssh-client gcc dbus-daemon
+# dbus-daemon for the private bus of the advert package's BlueZ test,
+# OpenSSL's headers for the in-process TPM simulator (cgo, build tag
+# tpmsim) and swtpm for the TPM tests that talk to a TPM process.
+DEBS      := libfido2-dev fido2-tools python3-fido2 openssh-client gcc dbus-daemon libssl-dev swtpm
 # The VM test: qemu (TCG), a static busybox and cpio for the initramfs,
 # libfido2's tools to copy into it. The kernel is downloaded, not installed.
 VMDEBS    := qemu-system-x86 busybox-static cpio fido2-tools libfido2-1
@@ -52,9 +54,13 @@ build:
 run: deps
 	$(GO) run ./cmd/softkey run $(RUNARGS)
 
+# The engine's suite runs twice: with software keys, then (build tag
+# tpmsim) with keys in go-tpm-tools' in-process TPM simulator.
 test: deps vm-deps
 	$(GO) vet ./...
+	$(GO) vet -tags tpmsim ./...
 	$(GO) test -timeout 30m ./...
+	$(GO) test -tags tpmsim -timeout 30m ./authenticator/... ./cmd/softkey/
 
 # One boot of Debian's kernel under qemu: softkey on /dev/uhid, found and
 # used by fido2-token, fido2-cred and fido2-assert (transport/uhid/vm_test.go).
@@ -63,6 +69,7 @@ vm-test: vm-deps
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -tags tpmsim -run='^$$' -bench=. -benchmem ./authenticator/keys/tpmkeys/
 
 # Every Fuzz target of every package, one after the other, FUZZTIME each.
 # Minimising a new input is capped: its default of a minute stalls large
@@ -79,4 +86,6 @@ fuzz:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags tpmsim ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest -tags tpmsim ./...
