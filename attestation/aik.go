@@ -2,6 +2,8 @@ package attestation
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha1" // RFC 5280 §4.2.1.2 method 1 key identifiers
 	"crypto/x509"
@@ -59,15 +61,8 @@ func oidSubjectAltName() asn1.ObjectIdentifier  { return asn1.ObjectIdentifier{2
 // the result is a function of the arguments; RSA key generation in Go 1.26
 // ignores rand, so RSA AIKs differ from run to run.
 func NewAIK(rand io.Reader, now time.Time, ca *CA, info TPMInfo, aaguid [16]byte) (*Batch, error) {
-	if err := ca.check(); err != nil {
-		return nil, fmt.Errorf("issuing AIK certificate: %w", err)
-	}
-	if rand == nil {
-		return nil, errors.New("issuing AIK certificate: no randomness source")
-	}
-	model := info.model()
-	if !utf8.ValidString(model) || utf8.RuneCountInString(model) > maxTPMModelLength {
-		return nil, fmt.Errorf("issuing AIK certificate: TPM model %q must be 1 to %d characters of valid UTF-8", model, maxTPMModelLength)
+	if err := checkAIKArgs(rand, ca, info); err != nil {
+		return nil, err
 	}
 	var key crypto.Signer
 	switch info.AIKAlg {
@@ -86,11 +81,63 @@ func NewAIK(rand io.Reader, now time.Time, ca *CA, info TPMInfo, aaguid [16]byte
 	default:
 		return nil, fmt.Errorf("issuing AIK certificate: AIK algorithm %s is not ES256, RS256 or RS1", algName(info.AIKAlg))
 	}
+	der, err := issueAIKCertificate(rand, now, ca, key.Public(), info, aaguid)
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{Key: key, Chain: [][]byte{der, ca.Intermediate.Raw, ca.Root.Raw}}, nil
+}
+
+// NewAIKFor issues the AIK certificate, as NewAIK does, for an attestation
+// identity key that lives elsewhere, such as a real TPM's: aik is its
+// public half, a P-256 ECDSA or an RSA key, and info describes the TPM
+// (manufacturer, model and firmware version as the TPM reports them;
+// AIKAlg is not used). The returned chain is the AIK certificate, the
+// intermediate and the root, for [TPMCertified]. Only the serial number is
+// drawn from rand.
+func NewAIKFor(rand io.Reader, now time.Time, ca *CA, aik crypto.PublicKey, info TPMInfo, aaguid [16]byte) ([][]byte, error) {
+	if err := checkAIKArgs(rand, ca, info); err != nil {
+		return nil, err
+	}
+	switch k := aik.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("issuing AIK certificate: AIK is an ECDSA key on %s, want P-256", k.Curve.Params().Name)
+		}
+	case *rsa.PublicKey:
+	default:
+		return nil, fmt.Errorf("issuing AIK certificate: AIK is a %T, want a P-256 ECDSA or an RSA key", aik)
+	}
+	der, err := issueAIKCertificate(rand, now, ca, aik, info, aaguid)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{der, ca.Intermediate.Raw, ca.Root.Raw}, nil
+}
+
+// checkAIKArgs checks what NewAIK and NewAIKFor have in common.
+func checkAIKArgs(rand io.Reader, ca *CA, info TPMInfo) error {
+	if err := ca.check(); err != nil {
+		return fmt.Errorf("issuing AIK certificate: %w", err)
+	}
+	if rand == nil {
+		return errors.New("issuing AIK certificate: no randomness source")
+	}
+	model := info.model()
+	if !utf8.ValidString(model) || utf8.RuneCountInString(model) > maxTPMModelLength {
+		return fmt.Errorf("issuing AIK certificate: TPM model %q must be 1 to %d characters of valid UTF-8", model, maxTPMModelLength)
+	}
+	return nil
+}
+
+// issueAIKCertificate issues the AIK certificate for pub (see NewAIK),
+// drawing its serial number from rand.
+func issueAIKCertificate(rand io.Reader, now time.Time, ca *CA, pub crypto.PublicKey, info TPMInfo, aaguid [16]byte) ([]byte, error) {
 	serial, err := randomSerial(rand)
 	if err != nil {
 		return nil, fmt.Errorf("issuing AIK certificate: drawing serial number: %w", err)
 	}
-	san, err := tpmSubjectAltName(info.manufacturer(), model, uint32(info.FirmwareVersion>>32))
+	san, err := tpmSubjectAltName(info.manufacturer(), info.model(), uint32(info.FirmwareVersion>>32))
 	if err != nil {
 		return nil, fmt.Errorf("issuing AIK certificate: subject alternative name: %w", err)
 	}
@@ -98,7 +145,7 @@ func NewAIK(rand io.Reader, now time.Time, ca *CA, info TPMInfo, aaguid [16]byte
 	if err != nil {
 		return nil, fmt.Errorf("issuing AIK certificate: %w", err)
 	}
-	skid, err := subjectKeyID(key.Public())
+	skid, err := subjectKeyID(pub)
 	if err != nil {
 		return nil, fmt.Errorf("issuing AIK certificate: %w", err)
 	}
@@ -115,11 +162,11 @@ func NewAIK(rand io.Reader, now time.Time, ca *CA, info TPMInfo, aaguid [16]byte
 		// RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical.
 		ExtraExtensions: append([]pkix.Extension{{Id: oidSubjectAltName(), Critical: true, Value: san}}, exts...),
 	}
-	der, _, err := issueCertificate(rand, template, ca.Intermediate, key.Public(), ca.IntermediateKey)
+	der, _, err := issueCertificate(rand, template, ca.Intermediate, pub, ca.IntermediateKey)
 	if err != nil {
 		return nil, fmt.Errorf("issuing AIK certificate: %w", err)
 	}
-	return &Batch{Key: key, Chain: [][]byte{der, ca.Intermediate.Raw, ca.Root.Raw}}, nil
+	return der, nil
 }
 
 // tpmSubjectAltName encodes GeneralNames holding one directoryName with one

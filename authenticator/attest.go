@@ -10,6 +10,16 @@ import (
 	"github.com/softkeydev/softkey/ctap2"
 )
 
+// tpmCertifier is a key backend whose keys live in a TPM that certifies
+// them with its own attestation identity key (such as tpmkeys.Backend). With one,
+// tpm attestation is the TPM's TPM2_Certify under an AIK certificate
+// naming that TPM, instead of a statement built in software.
+type tpmCertifier interface {
+	AIK() (crypto.PublicKey, error)
+	Certify(key crypto.Signer, authData, clientDataHash []byte) (*attestation.Certification, error)
+	TPMInfo() (attestation.TPMInfo, error)
+}
+
 // statementFormat is the WebAuthn attestation statement format a mode
 // produces.
 func statementFormat(mode string) string {
@@ -105,7 +115,7 @@ func (a *Authenticator) attest(dev *deviceState, mode string, enterprise bool, a
 	case mode == AttestationFIDOU2F:
 		stmt, err = attestation.FIDOU2F(authData, clientDataHash, dev.batch.Key, dev.batch.Chain[0])
 	case mode == AttestationTPM:
-		stmt, err = attestation.TPM(authData, clientDataHash, key.Public(), alg, dev.aik.Key, dev.aik.Chain, a.tpmInfo())
+		stmt, err = a.tpmAttestation(dev, authData, clientDataHash, key, alg)
 	default:
 		stmt, err = attestation.Packed(authData, clientDataHash, dev.batch.Key, dev.batch.Chain)
 	}
@@ -118,7 +128,45 @@ func (a *Authenticator) attest(dev *deviceState, mode string, enterprise bool, a
 	return stmt, nil
 }
 
-// tpmInfo describes the TPM that tpm attestation claims to come from. It has
+// tpmAttestation makes a tpm statement: the TPM's own certification of the
+// credential key when the key backend is a TPM that certifies, else one
+// built in software with the device's software AIK.
+func (a *Authenticator) tpmAttestation(dev *deviceState, authData, clientDataHash []byte, key crypto.Signer, alg ctap2.Alg) (attestation.Statement, error) {
+	tpm, ok := a.keys.(tpmCertifier)
+	if !ok {
+		return attestation.TPM(authData, clientDataHash, key.Public(), alg, dev.aik.Key, dev.aik.Chain, a.tpmInfo())
+	}
+	// WebAuthn L3 §8.3.2: certInfo's extraData is the hash of authData ‖
+	// clientDataHash, which Certify passes as qualifying data.
+	c, err := tpm.Certify(key, authData, clientDataHash)
+	if err != nil {
+		return attestation.Statement{}, err
+	}
+	return attestation.TPMCertified(authData, clientDataHash, key.Public(), *c, dev.aik.Chain)
+}
+
+// tpmAIK issues the AIK certificate for the AIK of the TPM that holds the
+// credential keys, naming the manufacturer, model and firmware version the
+// TPM reports (WebAuthn L3 §8.3.1). The key stays in the TPM: the returned
+// batch has the chain only.
+func (a *Authenticator) tpmAIK(tpm tpmCertifier, ca *attestation.CA) (*attestation.Batch, error) {
+	aik, err := tpm.AIK()
+	if err != nil {
+		return nil, err
+	}
+	info, err := tpm.TPMInfo()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := attestation.NewAIKFor(a.rand, a.now(), ca, aik, info, a.profile.AAGUID)
+	if err != nil {
+		return nil, err
+	}
+	return &attestation.Batch{Chain: chain}, nil
+}
+
+// tpmInfo describes the TPM that software-built tpm attestation (a key
+// backend that is not a TPM) claims to come from. It has
 // the shape of Windows Hello's statements (an RSA AIK signing with RS1 and a
 // credential key with an authPolicy), which is the one every verifier
 // accepts: libfido2 takes no other. The manufacturer is the FIDO

@@ -18,7 +18,7 @@ type deviceState struct {
 	credentials cipher.AEAD        // seals credential IDs
 	batch       *attestation.Batch // packed full, fido-u2f and U2F attestation
 	enterprise  *attestation.Batch // enterprise attestation, when the profile offers it
-	aik         *attestation.Batch // tpm attestation, when the profile offers it
+	aik         *attestation.Batch // tpm attestation, when the profile offers it; no Key when the AIK is in a TPM
 	// record is the stored device record as last saved; change it only
 	// through updateDevice.
 	record *store.Device
@@ -99,7 +99,12 @@ func (a *Authenticator) device() (*deviceState, error) {
 		if err != nil {
 			return nil, err
 		}
-		if dev.aik, err = attestation.NewAIK(a.rand, a.now(), ca, a.tpmInfo(), a.profile.AAGUID); err != nil {
+		if tpm, ok := a.keys.(tpmCertifier); ok {
+			dev.aik, err = a.tpmAIK(tpm, ca)
+		} else {
+			dev.aik, err = attestation.NewAIK(a.rand, a.now(), ca, a.tpmInfo(), a.profile.AAGUID)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("issuing attestation identity key certificate: %w", err)
 		}
 	}

@@ -2,7 +2,9 @@ package authenticator
 
 import (
 	"context"
+	crand "crypto/rand"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,7 +57,7 @@ func newTestKey(t testing.TB, profile *Profile) *testKey {
 	a, err := New(Config{
 		Profile:  profile,
 		Store:    k.store,
-		Keys:     keys.NewSoftware(rnd),
+		Keys:     testKeyBackend(t, rnd),
 		Presence: k.presence,
 		Rand:     rnd,
 		Now:      k.clock.now,
@@ -63,6 +65,40 @@ func newTestKey(t testing.TB, profile *Profile) *testKey {
 	require.NoError(t, err)
 	k.Authenticator = a
 	return k
+}
+
+// skipUnlessBackendMakes skips the test when the key backend cannot give
+// this profile alg credentials: a TPM has no EdDSA, and the reference TPM's
+// RS256 blobs make credential IDs longer than MaxCredentialIDLength. The
+// software backend makes every algorithm, so it never skips.
+func (k *testKey) skipUnlessBackendMakes(alg ctap2.Alg) {
+	k.t.Helper()
+	lister, ok := k.keys.(interface{ Algorithms() []ctap2.Alg })
+	if !ok {
+		return
+	}
+	if !slices.Contains(lister.Algorithms(), alg) {
+		k.t.Skipf("the %T key backend does not offer %v (it offers %v)", k.keys, alg, lister.Algorithms())
+	}
+	sealed, _, err := k.keys.GenerateKey(alg)
+	require.NoError(k.t, err, "GenerateKey(%v)", alg)
+	aead, err := newCredentialAEAD(make([]byte, 32))
+	require.NoError(k.t, err)
+	id, err := sealCredentialID(aead, crand.Reader, [32]byte{}, credentialSource{alg: alg, sealedKey: sealed})
+	require.NoError(k.t, err)
+	if uint64(len(id)) > k.profile.MaxCredentialIDLength {
+		k.t.Skipf("the %T key backend's %v credential IDs are %d bytes, over the profile's maximum of %d", k.keys, alg, len(id), k.profile.MaxCredentialIDLength)
+	}
+}
+
+// skipUnlessSeededKeys skips the test unless credential keys come from the
+// seeded randomness source, as the software backend's do; a TPM makes its
+// own.
+func (k *testKey) skipUnlessSeededKeys() {
+	k.t.Helper()
+	if _, ok := k.keys.(*keys.Software); !ok {
+		k.t.Skipf("the %T key backend makes its own keys: runs are not reproducible", k.keys)
+	}
 }
 
 // do sends one CTAP2 command and returns the status and the CBOR body.

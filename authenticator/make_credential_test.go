@@ -47,6 +47,7 @@ func TestMakeCredentialPackedAttestation(t *testing.T) {
 	for _, alg := range []ctap2.Alg{ctap2.AlgES256, ctap2.AlgEdDSA, ctap2.AlgRS256} {
 		t.Run(alg.String(), func(t *testing.T) {
 			k := newTestKey(t, nil)
+			k.skipUnlessBackendMakes(alg)
 			req := mcRequest("example.org", "alice", ctap2.Alg(-999), alg) // unknown algs are skipped
 			resp, ad := k.makeCredential(req)
 
@@ -73,22 +74,27 @@ func TestMakeCredentialPackedAttestation(t *testing.T) {
 }
 
 func TestMakeCredentialSelfAndNoneAttestation(t *testing.T) {
-	p := DefaultProfile()
-	p.Attestation = AttestationSelf
-	k := newTestKey(t, p)
-	req := mcRequest("example.org", "alice", ctap2.AlgEdDSA)
-	resp, ad := k.makeCredential(req)
-	require.Equal(t, "packed", resp.Format)
-	var stmt packedStatement
-	require.NoError(t, ctap2.Unmarshal(resp.AttStmt, &stmt))
-	require.Equal(t, ctap2.AlgEdDSA, stmt.Alg)
-	require.Nil(t, stmt.X5C)
-	verifySignature(t, ad.Attested.PublicKey, append(resp.AuthData, req.ClientDataHash...), stmt.Sig)
+	for _, alg := range []ctap2.Alg{ctap2.AlgEdDSA, ctap2.AlgES256} {
+		t.Run("self "+alg.String(), func(t *testing.T) {
+			p := DefaultProfile()
+			p.Attestation = AttestationSelf
+			k := newTestKey(t, p)
+			k.skipUnlessBackendMakes(alg)
+			req := mcRequest("example.org", "alice", alg)
+			resp, ad := k.makeCredential(req)
+			require.Equal(t, "packed", resp.Format)
+			var stmt packedStatement
+			require.NoError(t, ctap2.Unmarshal(resp.AttStmt, &stmt))
+			require.Equal(t, alg, stmt.Alg, "self attestation signs with the credential key")
+			require.Nil(t, stmt.X5C)
+			verifySignature(t, ad.Attested.PublicKey, append(resp.AuthData, req.ClientDataHash...), stmt.Sig)
+		})
+	}
 
-	p = DefaultProfile()
+	p := DefaultProfile()
 	p.Attestation = AttestationNone
-	k = newTestKey(t, p)
-	resp, _ = k.makeCredential(mcRequest("example.org", "alice"))
+	k := newTestKey(t, p)
+	resp, _ := k.makeCredential(mcRequest("example.org", "alice"))
 	require.Equal(t, "none", resp.Format)
 	require.Equal(t, []byte{0xa0}, []byte(resp.AttStmt))
 }
@@ -170,6 +176,7 @@ func TestSeededRunsAreByteIdentical(t *testing.T) {
 	p.Attestation = AttestationSelf
 	run := func() [][]byte {
 		k := newTestKey(t, p)
+		k.skipUnlessSeededKeys()
 		var out [][]byte
 		for _, alg := range []ctap2.Alg{ctap2.AlgES256, ctap2.AlgEdDSA} {
 			status, body := k.do(ctap2.CmdMakeCredential, mcRequest("example.org", "alice", alg))

@@ -56,6 +56,10 @@ func (a *Authenticator) handleU2F(ctx context.Context, apdu []byte) ([]byte, err
 	return nil, fmt.Errorf("INS 0x%02X: %w", cmd.INS, u2f.SWInsNotSupported)
 }
 
+// u2fMaxKeyHandle is the longest key handle a registration response can
+// carry: its length is one byte (U2F Raw Message Formats §4.3).
+const u2fMaxKeyHandle = 255
+
 // u2fRegister answers REGISTER (U2F Raw Message Formats §4).
 func (a *Authenticator) u2fRegister(ctx context.Context, data []byte) ([]byte, error) {
 	challenge, application, err := u2f.ParseRegisterRequest(data)
@@ -76,6 +80,14 @@ func (a *Authenticator) u2fRegister(ctx context.Context, data []byte) ([]byte, e
 	keyHandle, err := sealCredentialID(dev.credentials, a.rand, application, credentialSource{alg: ctap2.AlgES256, sealedKey: sealedKey})
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
+	}
+	if len(keyHandle) > u2fMaxKeyHandle {
+		// A key backend whose ES256 blobs make longer credential IDs cannot
+		// register U2F credentials at all (CTAP2 makeCredential still can),
+		// so REGISTER is answered as a command this authenticator lacks
+		// rather than as bad request data.
+		return nil, fmt.Errorf("register: the key backend's ES256 key handle is %d bytes, over U2F's %d-byte limit: %w",
+			len(keyHandle), u2fMaxKeyHandle, u2f.SWInsNotSupported)
 	}
 	a.rememberKey(keyHandle, key)
 	pub, ok := key.Public().(*ecdsa.PublicKey)

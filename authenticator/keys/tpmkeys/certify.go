@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
+	"github.com/softkeydev/softkey/attestation"
 	"github.com/softkeydev/softkey/ctap2"
 )
 
@@ -81,16 +82,7 @@ func (b *Backend) AIK() (crypto.PublicKey, error) {
 
 // Certification is what TPM2_Certify says about a credential key, in the
 // encodings of a "tpm" attestation statement (WebAuthn L3 §8.3).
-type Certification struct {
-	// Alg is the AIK's signature algorithm, the statement's alg.
-	Alg ctap2.Alg
-	// PubArea is the credential key's TPMT_PUBLIC, without size prefix.
-	PubArea []byte
-	// CertInfo is the TPMS_ATTEST the AIK signed, without size prefix.
-	CertInfo []byte
-	// Signature is the AIK's signature over CertInfo: ASN.1 DER ECDSA.
-	Signature []byte
-}
+type Certification = attestation.Certification
 
 var errForeignKey = errors.New("key was not made by this TPM backend")
 
@@ -196,4 +188,18 @@ func (b *Backend) Info() (Info, error) {
 	info.Model = strings.TrimRight(strings.ReplaceAll(model.String(), "\x00", ""), " ")
 	info.FirmwareVersion = uint64(firmware[0])<<32 | uint64(firmware[1])
 	return info, nil
+}
+
+// TPMInfo is Info in the form the attestation package writes into an AIK
+// certificate.
+func (b *Backend) TPMInfo() (attestation.TPMInfo, error) {
+	info, err := b.Info()
+	if err != nil {
+		return attestation.TPMInfo{}, err
+	}
+	return attestation.TPMInfo{
+		Manufacturer:    info.Manufacturer,
+		Model:           strings.ToValidUTF8(info.Model, "?"),
+		FirmwareVersion: info.FirmwareVersion,
+	}, nil
 }

@@ -100,11 +100,11 @@ func (k kdfParams) validate() error {
 		return fmt.Errorf("salt is %d bytes, want %d", len(k.Salt), saltSize)
 	}
 	switch k.Kind {
-	case kdfArgon2id:
+	case kdfArgon2id, kdfArgon2idAndSealed:
 		return k.argon2().validate()
-	case kdfKeyFile:
+	case kdfKeyFile, kdfSealed:
 		if k.Time != 0 || k.MemoryKiB != 0 || k.Threads != 0 {
-			return errors.New("key file KDF with argon2id parameters")
+			return fmt.Errorf("%s KDF with argon2id parameters", k.Kind)
 		}
 		return nil
 	default:

@@ -44,20 +44,22 @@ func dataBuckets() []string {
 }
 
 // Open opens the vault in dir, creating dir and the vault if there is none
-// (unless opts.ReadOnly). A vault without a passphrase is unlocked by
-// dir/vault.key, which Open creates with the vault; an existing vault.db is
-// never opened with a new key file.
+// (unless opts.ReadOnly). A vault without a passphrase or sealer is
+// unlocked by dir/vault.key, which Open creates with the vault; an existing
+// vault.db is never opened with a new key file. With opts.Sealer, the
+// sealed secret in dir/vault.key.sealed takes the place of vault.key.
 //
 // Open checks the whole file before returning. It fails with ErrWrongKey,
 // ErrPassphraseRequired, ErrCorrupt or ErrInUse (wrapped, with the path).
 func Open(dir string, opts Options) (*Vault, error) {
 	o := &opener{
-		dir:     dir,
-		path:    filepath.Join(dir, DBFile),
-		keyPath: filepath.Join(dir, KeyFile),
-		opts:    opts,
-		rand:    opts.Rand,
-		timeout: opts.LockTimeout,
+		dir:        dir,
+		path:       filepath.Join(dir, DBFile),
+		keyPath:    filepath.Join(dir, KeyFile),
+		sealedPath: filepath.Join(dir, SealedKeyFile),
+		opts:       opts,
+		rand:       opts.Rand,
+		timeout:    opts.LockTimeout,
 	}
 	defer o.forget()
 	if o.rand == nil {
@@ -99,6 +101,7 @@ func Open(dir string, opts Options) (*Vault, error) {
 // opener carries the state of one Open call.
 type opener struct {
 	dir, path, keyPath string
+	sealedPath         string
 	opts               Options
 	rand               io.Reader
 	timeout            time.Duration
@@ -126,15 +129,35 @@ func (o *opener) create() error {
 	if _, err := io.ReadFull(o.rand, kdf.Salt); err != nil {
 		return fail(fmt.Errorf("reading randomness: %w", err))
 	}
-	var kek []byte
-	if o.opts.Passphrase != nil {
+	argon2Params := func() {
 		p := defaultArgon2()
 		if o.opts.Argon2 != nil {
 			p = *o.opts.Argon2 // validated by Open
 		}
-		kdf.Kind, kdf.Time, kdf.MemoryKiB, kdf.Threads = kdfArgon2id, p.Time, p.MemoryKiB, p.Threads
-		kek = passphraseKEK(o.opts.Passphrase, kdf.Salt, p)
-	} else {
+		kdf.Time, kdf.MemoryKiB, kdf.Threads = p.Time, p.MemoryKiB, p.Threads
+	}
+	var kek []byte
+	switch {
+	case o.opts.Sealer != nil:
+		kdf.Kind = kdfSealed
+		if o.opts.Passphrase != nil {
+			kdf.Kind = kdfArgon2idAndSealed
+			argon2Params()
+		}
+		secret, err := sealedSecret(o.sealedPath, o.opts.Sealer, o.rand, true)
+		if err != nil {
+			return fail(err)
+		}
+		kek, err = sealedKEK(kdf, secret, o.opts.Passphrase)
+		clear(secret)
+		if err != nil {
+			return fail(err)
+		}
+	case o.opts.Passphrase != nil:
+		kdf.Kind = kdfArgon2id
+		argon2Params()
+		kek = passphraseKEK(o.opts.Passphrase, kdf.Salt, kdf.argon2())
+	default:
 		secret, err := readKeyFile(o.keyPath)
 		if errors.Is(err, fs.ErrNotExist) {
 			secret, err = createKeyFile(o.keyPath, o.rand)
@@ -393,7 +416,15 @@ func (o *opener) readHeader(tx *bbolt.Tx) (header, error) {
 func (o *opener) unlock(v *Vault, h header) error {
 	kek := o.kek
 	if kek == nil || !bytes.Equal(o.kekFor, h.kdfRaw) {
+		if err := o.checkSealer(h.kdf.Kind); err != nil {
+			return err
+		}
 		switch h.kdf.Kind {
+		case kdfSealed, kdfArgon2idAndSealed:
+			var err error
+			if kek, err = o.sealedKEK(h.kdf); err != nil {
+				return err
+			}
 		case kdfArgon2id:
 			if o.opts.Passphrase == nil {
 				return fmt.Errorf("vault: opening %s: %w (none given; see %s)", o.dir, ErrPassphraseRequired, PassphraseEnv)
@@ -436,6 +467,48 @@ func (o *opener) unlock(v *Vault, h header) error {
 		return fmt.Errorf("vault: opening %s: %w", o.dir, err)
 	}
 	return nil
+}
+
+// checkSealer refuses the combinations of a vault's KDF kind and
+// opts.Sealer that cannot unlock it, with the reason.
+func (o *opener) checkSealer(kind string) error {
+	sealed := kind == kdfSealed || kind == kdfArgon2idAndSealed
+	switch {
+	case sealed && o.opts.Sealer == nil:
+		return fmt.Errorf("vault: %w for %s: its key is sealed to a TPM: use --keystore tpm", ErrWrongKey, o.dir)
+	case !sealed && o.opts.Sealer != nil:
+		return fmt.Errorf("vault: %w for %s: its key is not sealed to a TPM (it was created without --keystore tpm)", ErrWrongKey, o.dir)
+	}
+	return nil
+}
+
+// sealedKEK unseals the secret in the sealed key file and derives the
+// key-encryption key of a vault locked by a KeySealer.
+func (o *opener) sealedKEK(kdf kdfParams) ([]byte, error) {
+	switch {
+	case kdf.Kind == kdfSealed && o.opts.Passphrase != nil:
+		return nil, fmt.Errorf("vault: %w for %s: it is sealed to a TPM, not protected by a passphrase", ErrWrongKey, o.dir)
+	case kdf.Kind == kdfArgon2idAndSealed && o.opts.Passphrase == nil:
+		return nil, fmt.Errorf("vault: opening %s: %w (none given; see %s): it is sealed to a TPM and protected by a passphrase as well",
+			o.dir, ErrPassphraseRequired, PassphraseEnv)
+	}
+	secret, err := sealedSecret(o.sealedPath, o.opts.Sealer, o.rand, false)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("vault: opening %s: the vault is sealed to a TPM, and its sealed key file is missing: %w", o.dir, err)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("vault: opening %s: %w", o.dir, err)
+	case err != nil:
+		// The sealed key file does not unseal here: another machine's
+		// TPM, a cleared TPM, or a damaged file.
+		return nil, fmt.Errorf("vault: %w for %s: %w", ErrWrongKey, o.dir, err)
+	}
+	defer clear(secret)
+	kek, err := sealedKEK(kdf, secret, o.opts.Passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("vault: opening %s: %w", o.dir, err)
+	}
+	return kek, nil
 }
 
 // verify checks every record in tx: that it decrypts, decodes and is

@@ -16,7 +16,9 @@
 //
 // The data key is stored wrapped (AES-256-GCM) under a key-encryption key,
 // which is either argon2id of the passphrase ([Options.Passphrase]) or
-// HKDF-SHA256 of the 32 random bytes in vault.key. The meta bucket records
+// HKDF-SHA256 of the 32 random bytes in vault.key, or, with
+// [Options.Sealer], HKDF-SHA256 of a random secret sealed by a TPM (and of
+// the argon2id key, when there is a passphrase too). The meta bucket records
 // the format version, the KDF and its parameters, the salt and the wrapped
 // data key, so that parameters can change in later versions.
 //
@@ -104,6 +106,13 @@ type Options struct {
 	// nil means the default (see Argon2Params). An existing vault uses the
 	// parameters recorded in its header.
 	Argon2 *Argon2Params
+	// Sealer, when set, locks a new vault with a random secret that it
+	// seals (a TPM: softkey --keystore tpm), kept in vault.key.sealed
+	// instead of vault.key, so that a copy of the vault directory opens on
+	// no other machine. With Passphrase as well, both are needed. A vault
+	// locked this way opens only with a Sealer that can unseal its
+	// secret; a vault locked otherwise does not open with a Sealer.
+	Sealer KeySealer
 }
 
 // Vault is a credential store kept in an encrypted bbolt file. It
