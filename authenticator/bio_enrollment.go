@@ -28,12 +28,15 @@ type enrollment struct {
 }
 
 // bioEnrollment answers authenticatorBioEnrollment and its prototype
-// (CTAP 2.1 §6.7) for the emulated fingerprint sensor.
+// (CTAP 2.1 §6.7) for the emulated fingerprint sensor. A profile with
+// bioEnroll serves both; one with only userVerificationMgmtPreview serves
+// only the prototype.
 func (a *Authenticator) bioEnrollment(ctx context.Context, cmd ctap2.Command, params []byte) ([]byte, error) {
-	if !a.profile.BioEnroll {
+	offered := a.profile.BioEnroll || (cmd == ctap2.CmdBioEnrollmentPre && a.profile.BioEnrollPreview)
+	if !offered {
 		return nil, fmt.Errorf("%v: not offered: %w", cmd, ctap2.ErrInvalidCommand)
 	}
-	resp, err := a.bioEnrollmentSubCommand(ctx, params)
+	resp, err := a.bioEnrollmentSubCommand(ctx, cmd, params)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", cmd, err)
 	}
@@ -45,7 +48,7 @@ func (a *Authenticator) bioEnrollment(ctx context.Context, cmd ctap2.Command, pa
 
 // bioEnrollmentSubCommand decodes a request and runs its subcommand; a
 // nil response means the answer has no body.
-func (a *Authenticator) bioEnrollmentSubCommand(ctx context.Context, params []byte) (*ctap2.BioEnrollmentResponse, error) {
+func (a *Authenticator) bioEnrollmentSubCommand(ctx context.Context, cmd ctap2.Command, params []byte) (*ctap2.BioEnrollmentResponse, error) {
 	req, err := ctap2.ParseBioEnrollmentRequest(params)
 	if err != nil {
 		return nil, err
@@ -83,7 +86,7 @@ func (a *Authenticator) bioEnrollmentSubCommand(ctx context.Context, params []by
 	default:
 		return nil, fmt.Errorf("subCommand %#x: %w", req.SubCommand, ctap2.ErrInvalidSubcommand)
 	}
-	if err := a.checkBioAuth(req); err != nil {
+	if err := a.checkBioAuth(cmd, req); err != nil {
 		return nil, err
 	}
 	dev, err := a.device()
@@ -107,8 +110,9 @@ func (a *Authenticator) bioEnrollmentSubCommand(ctx context.Context, params []by
 // checkBioAuth checks pinUvAuthParam over modality || subCommand ||
 // subCommandParams and the token's be permission (CTAP 2.1 §6.7.4 steps
 // 1-3, and likewise for the other subcommands that change or reveal
-// templates).
-func (a *Authenticator) checkBioAuth(req *ctap2.BioEnrollmentRequest) error {
+// templates), or for the prototype cmd that the token came from
+// getPinToken.
+func (a *Authenticator) checkBioAuth(cmd ctap2.Command, req *ctap2.BioEnrollmentRequest) error {
 	if req.PinUvAuthParam == nil {
 		return fmt.Errorf("pinUvAuthParam: %w", ctap2.ErrPUATRequired)
 	}
@@ -119,7 +123,7 @@ func (a *Authenticator) checkBioAuth(req *ctap2.BioEnrollmentRequest) error {
 	if err := a.verifyPinUvAuthParam(req.PinUvAuthProtocol, req.PinUvAuthParam, msg); err != nil {
 		return err
 	}
-	return a.requirePermission(PermBioEnrollment)
+	return a.requirePermissionFor(cmd, PermBioEnrollment)
 }
 
 // enrollBegin starts a new enrollment, cancelling any unfinished one, and

@@ -284,7 +284,12 @@ func (a *Authenticator) getPinToken(dev *deviceState, req *ctap2.ClientPINReques
 	if a.profile.NoMcGaPermissionsWithClientPIN {
 		return nil, fmt.Errorf("getPinToken: mc and ga are not given with a PIN: %w", ctap2.ErrUnauthorizedPermission)
 	}
-	return a.pinTokenWithPIN(dev, req, PermMakeCredential|PermGetAssertion, "")
+	resp, err := a.pinTokenWithPIN(dev, req, PermMakeCredential|PermGetAssertion, "")
+	if err != nil {
+		return nil, err
+	}
+	a.pin.fromGetPinToken = true
+	return resp, nil
 }
 
 // getPinUvAuthTokenUsingPin answers
@@ -311,10 +316,10 @@ func (a *Authenticator) checkRequestedPermissions(req *ctap2.ClientPINRequest, w
 	}
 	p := a.profile
 	supported := PermMakeCredential | PermGetAssertion
-	if p.CredentialManagement {
+	if p.CredentialManagement || p.CredentialManagementPreview {
 		supported |= PermCredentialManagement
 	}
-	if p.BioEnroll {
+	if p.BioEnroll || p.BioEnrollPreview {
 		supported |= PermBioEnrollment
 	}
 	if p.LargeBlobs {

@@ -30,14 +30,17 @@ type enumeration struct {
 }
 
 // credentialManagement answers authenticatorCredentialManagement and its
-// prototype, which behave the same (CTAP 2.1 §6.8, §6.13).
+// prototype (CTAP 2.1 §6.8, §6.13), which behave the same but for the
+// token they take (requirePermissionFor). A profile with credMgmt serves
+// both; one with only credentialMgmtPreview serves only the prototype.
 func (a *Authenticator) credentialManagement(ctx context.Context, cmd ctap2.Command, params []byte) ([]byte, error) {
 	// Any request but a getNext that continues it ends an enumeration,
 	// malformed ones included.
 	e := a.enumeration
 	a.enumeration = nil
-	if !a.profile.CredentialManagement {
-		return nil, fmt.Errorf("credentialManagement: not offered: %w", ctap2.ErrInvalidCommand)
+	offered := a.profile.CredentialManagement || (cmd == ctap2.CmdCredentialManagementPre && a.profile.CredentialManagementPreview)
+	if !offered {
+		return nil, fmt.Errorf("credentialManagement: %v not offered: %w", cmd, ctap2.ErrInvalidCommand)
 	}
 	req, err := ctap2.ParseCredMgmtRequest(params)
 	if err != nil {
@@ -51,7 +54,13 @@ func (a *Authenticator) credentialManagement(ctx context.Context, cmd ctap2.Comm
 		}
 		return resp, nil
 	case ctap2.CredMgmtGetCredsMetadata, ctap2.CredMgmtEnumerateRPsBegin, ctap2.CredMgmtEnumerateCredentialsBegin,
-		ctap2.CredMgmtDeleteCredential, ctap2.CredMgmtUpdateUserInformation:
+		ctap2.CredMgmtDeleteCredential:
+	case ctap2.CredMgmtUpdateUserInformation:
+		// CTAP 2.1 added updateUserInformation; the prototype of a
+		// pre-release key (FIDO_2_1_PRE) ends at deleteCredential.
+		if !a.profile.CredentialManagement {
+			return nil, fmt.Errorf("credentialManagement: updateUserInformation on a FIDO_2_1_PRE key: %w", ctap2.ErrInvalidSubcommand)
+		}
 	default:
 		return nil, fmt.Errorf("credentialManagement: subcommand %d: %w", req.SubCommand, ctap2.ErrInvalidSubcommand)
 	}
@@ -63,7 +72,7 @@ func (a *Authenticator) credentialManagement(ctx context.Context, cmd ctap2.Comm
 	if err := checkCredMgmtParams(req.SubCommand, p); err != nil {
 		return nil, fmt.Errorf("credentialManagement: %w", err)
 	}
-	if err := a.credMgmtAuth(req); err != nil {
+	if err := a.credMgmtAuth(cmd, req); err != nil {
 		return nil, fmt.Errorf("credentialManagement: %w", err)
 	}
 	var resp []byte
@@ -113,15 +122,16 @@ func checkCredMgmtParams(subCommand uint64, p *ctap2.CredMgmtParams) error {
 
 // credMgmtAuth checks pinUvAuthParam over subCommand || subCommandParams
 // and that the pinUvAuthToken has the cm permission (CTAP 2.1 §6.8.2
-// steps 1-4 and the same steps of the other subcommands).
-func (a *Authenticator) credMgmtAuth(req *ctap2.CredMgmtRequest) error {
+// steps 1-4 and the same steps of the other subcommands), or for the
+// prototype cmd came from getPinToken.
+func (a *Authenticator) credMgmtAuth(cmd ctap2.Command, req *ctap2.CredMgmtRequest) error {
 	if req.PinUvAuthParam == nil {
 		return fmt.Errorf("pinUvAuthParam: %w", ctap2.ErrPUATRequired)
 	}
 	if err := a.verifyPinUvAuthParam(req.PinUvAuthProtocol, req.PinUvAuthParam, req.AuthMessage()); err != nil {
 		return err
 	}
-	return a.requirePermission(PermCredentialManagement)
+	return a.requirePermissionFor(cmd, PermCredentialManagement)
 }
 
 // tokenAllowsRP checks the token's permissions RP ID: getCredsMetadata

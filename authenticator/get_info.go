@@ -47,7 +47,7 @@ func (a *Authenticator) getInfo() ([]byte, error) {
 	}
 	if p.UV {
 		info.PreferredPlatformUVAttempts = 1
-		if p.BioEnroll {
+		if a.fingerprintSensor() {
 			info.UVModality = uvModalityFingerprint
 		}
 	}
@@ -86,17 +86,19 @@ func (a *Authenticator) infoOptions(dev *deviceState) map[string]bool {
 	if p.PinUvAuthToken {
 		opts["pinUvAuthToken"] = true
 	}
+	// A CTAP 2.1 key that also speaks FIDO_2_1_PRE lists the prototype
+	// options next to the final ones; a pre-release key lists only them.
 	if p.CredentialManagement {
 		opts["credMgmt"] = true
-		if preview {
-			opts["credentialMgmtPreview"] = true
-		}
+	}
+	if (p.CredentialManagement && preview) || p.CredentialManagementPreview {
+		opts["credentialMgmtPreview"] = true
 	}
 	if p.BioEnroll {
 		opts["bioEnroll"] = a.uvConfigured(dev)
-		if preview {
-			opts["userVerificationMgmtPreview"] = a.uvConfigured(dev)
-		}
+	}
+	if (p.BioEnroll && preview) || p.BioEnrollPreview {
+		opts["userVerificationMgmtPreview"] = a.uvConfigured(dev)
 	}
 	if p.LargeBlobs {
 		opts["largeBlobs"] = true
@@ -126,7 +128,14 @@ func (a *Authenticator) infoOptions(dev *deviceState) map[string]bool {
 // now: always for plain built-in UV, once a fingerprint is enrolled for an
 // emulated sensor.
 func (a *Authenticator) uvConfigured(dev *deviceState) bool {
-	return a.profile.UV && (!a.profile.BioEnroll || len(dev.record.Templates) > 0)
+	return a.profile.UV && (!a.fingerprintSensor() || len(dev.record.Templates) > 0)
+}
+
+// fingerprintSensor reports whether built-in UV is an emulated
+// fingerprint sensor, managed by authenticatorBioEnrollment or only by
+// its prototype.
+func (a *Authenticator) fingerprintSensor() bool {
+	return a.profile.BioEnroll || a.profile.BioEnrollPreview
 }
 
 // alwaysUV reports whether every makeCredential and getAssertion needs

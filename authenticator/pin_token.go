@@ -55,6 +55,10 @@ type pinUvState struct {
 	// used records that the token authenticated a request, which lifts
 	// the initial usage time limit.
 	used bool
+	// fromGetPinToken records that the CTAP 2.0 getPinToken issued the
+	// token: the prototype commands of FIDO_2_1_PRE take it without
+	// permissions (requirePermissionFor).
+	fromGetPinToken bool
 
 	// pinFailuresSincePowerUp counts wrong PINs in a row since power-up;
 	// at three the key answers PIN_AUTH_BLOCKED until the next power cycle.
@@ -129,6 +133,7 @@ func (a *Authenticator) stopUsingPinUvAuthToken() {
 	a.pin.userPresent = false
 	a.pin.userVerified = false
 	a.pin.used = false
+	a.pin.fromGetPinToken = false
 }
 
 // tokenInUse observes the usage timer (CTAP 2.1 §6.5.2.1
@@ -218,6 +223,21 @@ func (a *Authenticator) requirePermission(perm Permission) error {
 		return fmt.Errorf("pinUvAuthToken lacks permission %#02x: %w", perm, ctap2.ErrPINAuthInvalid)
 	}
 	return nil
+}
+
+// requirePermissionFor is requirePermission for command cmd, with the
+// rule of the pre-release CTAP 2.1 (FIDO_2_1_PRE): its prototype commands
+// authenticatorCredentialManagement (0x41) and authenticatorBioEnrollment
+// (0x40) predate permissions, so a valid pinUvAuthParam made with a
+// getPinToken token suffices there. CTAP 2.1 §6.5.5.7 gives such a token
+// only mc and ga, so the final commands (0x0A, 0x09) still refuse it.
+// Call it after verifyPinUvAuthParam.
+func (a *Authenticator) requirePermissionFor(cmd ctap2.Command, perm Permission) error {
+	prototype := cmd == ctap2.CmdCredentialManagementPre || cmd == ctap2.CmdBioEnrollmentPre
+	if prototype && a.tokenInUse() && a.pin.fromGetPinToken {
+		return nil
+	}
+	return a.requirePermission(perm)
 }
 
 // pinSet reports whether a PIN is set.

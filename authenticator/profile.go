@@ -176,6 +176,16 @@ type Profile struct {
 	// CredentialManagement offers authenticatorCredentialManagement and
 	// its prototype (getInfo options credMgmt, credentialMgmtPreview).
 	CredentialManagement bool `yaml:"cred_mgmt"`
+	// CredentialManagementPreview offers only the prototype command 0x41
+	// of the pre-release CTAP 2.1 (FIDO_2_1_PRE, option
+	// credentialMgmtPreview), as YubiKey 5 firmware 5.2-5.4 does: it takes
+	// a getPinToken token, which carries no permissions.
+	CredentialManagementPreview bool `yaml:"cred_mgmt_preview"`
+	// BioEnrollPreview offers only the prototype command 0x40 (option
+	// userVerificationMgmtPreview) for the emulated fingerprint sensor;
+	// like BioEnroll it needs UV and makes UV configured only once a
+	// fingerprint is enrolled.
+	BioEnrollPreview bool `yaml:"bio_enroll_preview"`
 	// LargeBlobs offers authenticatorLargeBlobs with an array of at most
 	// MaxLargeBlobArray bytes (at least 1024).
 	LargeBlobs        bool   `yaml:"large_blobs"`
@@ -468,9 +478,9 @@ func (p *Profile) validatePINAndUV() []error {
 	if p.UV && (p.UVRetries < 1 || p.UVRetries > 25) {
 		errs = append(errs, fmt.Errorf("uv_retries: %d is outside 1..25", p.UVRetries))
 	}
-	if p.BioEnroll {
+	if p.BioEnroll || p.BioEnrollPreview {
 		if !p.UV {
-			errs = append(errs, errors.New("bio_enroll: needs uv (built-in user verification)"))
+			errs = append(errs, errors.New("bio_enroll, bio_enroll_preview: need uv (built-in user verification)"))
 		}
 		if p.BioSamples < 1 || p.BioSamples > 255 {
 			errs = append(errs, fmt.Errorf("bio_samples: %d is outside 1..255", p.BioSamples))
@@ -488,8 +498,8 @@ func (p *Profile) validatePINAndUV() []error {
 	if p.SetMinPINLength && !p.AuthenticatorConfig {
 		errs = append(errs, errors.New("set_min_pin_length: needs authnr_cfg"))
 	}
-	if (p.CredentialManagement || p.LargeBlobs || p.AuthenticatorConfig || p.BioEnroll) && !p.ClientPIN && !p.UV {
-		errs = append(errs, errors.New("cred_mgmt, large_blobs, authnr_cfg and bio_enroll need a PIN (client_pin) or built-in UV (uv)"))
+	if (p.CredentialManagement || p.CredentialManagementPreview || p.LargeBlobs || p.AuthenticatorConfig || p.BioEnroll) && !p.ClientPIN && !p.UV {
+		errs = append(errs, errors.New("cred_mgmt, cred_mgmt_preview, large_blobs, authnr_cfg and bio_enroll need a PIN (client_pin) or built-in UV (uv)"))
 	}
 	known := []string{ExtCredProtect, ExtHMACSecret, ExtHMACSecretMC, ExtCredBlob, ExtLargeBlobKey, ExtMinPINLength}
 	for _, e := range p.Extensions {

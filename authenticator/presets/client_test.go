@@ -58,7 +58,8 @@ func getInfo(t *testing.T, a *authenticator.Authenticator) *ctap2.GetInfoRespons
 
 // newClient returns the browser between a go-webauthn relying party and
 // the authenticator, which has the given transports. It implements only
-// what the preset tests use: direct attestation, no user verification.
+// what the preset tests use: direct attestation, and user verification by
+// the authenticator's built-in UV when getInfo lists uv true.
 func newClient(a *authenticator.Authenticator, origin string, transports []string) *webauthntest.Browser {
 	return &webauthntest.Browser{CBOR: webauthntest.InProcess(a), Origin: origin, Transports: transports}
 }

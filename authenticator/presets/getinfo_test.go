@@ -54,14 +54,20 @@ func TestGetInfoMatchesPreset(t *testing.T) {
 // the PIN/UV auth protocols, extensions and limits are the preset's.
 func checkCTAP21Info(t *testing.T, p *authenticator.Profile, info *ctap2.GetInfoResponse) {
 	t.Helper()
+	// A FIDO_2_1_PRE key lists the prototype options, next to the final
+	// ones when it also has them.
+	pre := slices.Contains(p.Versions, "FIDO_2_1_PRE")
+	sensor := p.BioEnroll || p.BioEnrollPreview
 	options := []struct {
 		id      string
 		enabled bool
 		value   bool // on a new key
 	}{
 		{"clientPin", p.ClientPIN, false}, // no PIN set yet
-		{"uv", p.UV, !p.BioEnroll},        // a sensor needs a finger first
+		{"uv", p.UV, !sensor},             // a sensor needs a finger first
 		{"bioEnroll", p.BioEnroll, false}, // no finger enrolled yet
+		{"userVerificationMgmtPreview", (p.BioEnroll && pre) || p.BioEnrollPreview, false},
+		{"credentialMgmtPreview", (p.CredentialManagement && pre) || p.CredentialManagementPreview, true},
 		{"pinUvAuthToken", p.PinUvAuthToken, true},
 		{"credMgmt", p.CredentialManagement, true},
 		{"largeBlobs", p.LargeBlobs, true},
@@ -77,7 +83,6 @@ func checkCTAP21Info(t *testing.T, p *authenticator.Profile, info *ctap2.GetInfo
 			require.Equal(t, o.value, got, "option %s", o.id)
 		}
 	}
-	require.Equal(t, p.CredentialManagement && slices.Contains(p.Versions, "FIDO_2_1_PRE"), info.Options["credentialMgmtPreview"], "option credentialMgmtPreview")
 
 	if p.ClientPIN || p.UV {
 		require.Equal(t, p.PinUvAuthProtocols, info.PinUvAuthProtocols, "pinUvAuthProtocols")
@@ -100,7 +105,7 @@ func checkCTAP21Info(t *testing.T, p *authenticator.Profile, info *ctap2.GetInfo
 	if p.SetMinPINLength {
 		wantRPIDs = p.MaxRPIDsForSetMinPINLength
 	}
-	if p.BioEnroll {
+	if sensor {
 		wantModality = 2 // USER_VERIFY_FINGERPRINT_INTERNAL
 	}
 	require.Equal(t, wantBlobArray, info.MaxSerializedLargeBlobArray, "maxSerializedLargeBlobArray")
@@ -116,12 +121,13 @@ func checkCTAP21Info(t *testing.T, p *authenticator.Profile, info *ctap2.GetInfo
 // preset files cite the same.
 func TestGetInfoPublicFacts(t *testing.T) {
 	const (
-		mdsJpki  = "FIDO MDS3 statement, sampled in github.com/jpassing/jpki-net sources/Jpki.Powershell.Test/Security/WebAuthn/Metadata/MdsSampleData.cs"
-		mdsGuide = "FIDO MDS3 statement, quoted in github.com/WebauthnWorks/CTAP2.1-Migration-Guide Authenticator/AuthenticatorGetInfo.md"
-		yk57     = "github.com/virot/powershellYK Docs/Commands/Get-YubikeyFIDO2.md (firmware 5.7.1)"
-		bio55    = "github.com/gebogebogebo/ctap-hid-fido2 README_Get_Info.md (firmware 5.5.6)"
-		openSK   = "github.com/google/OpenSK libraries/opensk/src/ctap/mod.rs test_get_info"
-		toolSolo = "github.com/google/CTAP2-test-tool fuzzing_results/summaries/Solo 3.0.0_206336B1414B.md"
+		mdsJpki     = "FIDO MDS3 statement, sampled in github.com/jpassing/jpki-net sources/Jpki.Powershell.Test/Security/WebAuthn/Metadata/MdsSampleData.cs"
+		mdsGuide    = "FIDO MDS3 statement, quoted in github.com/WebauthnWorks/CTAP2.1-Migration-Guide Authenticator/AuthenticatorGetInfo.md"
+		yk57        = "github.com/virot/powershellYK Docs/Commands/Get-YubikeyFIDO2.md (firmware 5.7.1)"
+		bio55       = "github.com/gebogebogebo/ctap-hid-fido2 README_Get_Info.md (firmware 5.5.6)"
+		openSK      = "github.com/google/OpenSK libraries/opensk/src/ctap/mod.rs test_get_info"
+		toolSolo    = "github.com/google/CTAP2-test-tool fuzzing_results/summaries/Solo 3.0.0_206336B1414B.md"
+		toolBioPass = "github.com/google/CTAP2-test-tool fuzzing_results/summaries/BioPassFIDO2_.md"
 	)
 	ctap21 := []string{"clientPin", "pinUvAuthToken", "credMgmt", "largeBlobs", "authnrCfg", "setMinPINLength"}
 	tests := []struct {
@@ -155,9 +161,18 @@ func TestGetInfoPublicFacts(t *testing.T) {
 		{
 			preset: "yubikey-5-nfc", source: mdsGuide,
 			versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE"}, extensions: []string{"credProtect", "hmac-secret"}, protocols: []uint64{2, 1},
-			present:    []string{"rk", "up", "plat", "clientPin"},
-			absent:     []string{"uv", "pinUvAuthToken", "largeBlobs", "authnrCfg", "bioEnroll"},
+			present:    []string{"rk", "up", "plat", "clientPin", "credentialMgmtPreview"},
+			absent:     []string{"uv", "pinUvAuthToken", "credMgmt", "largeBlobs", "authnrCfg", "bioEnroll", "userVerificationMgmtPreview"},
 			maxMsgSize: 1200,
+		},
+		{
+			// The summary lists no PIN/UV auth protocols; the preset's
+			// guess, protocol 1, is pinned as such.
+			preset: "feitian-biopass-fido2", source: toolBioPass,
+			versions: []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE"}, extensions: []string{"hmac-secret", "credProtect"}, protocols: []uint64{1},
+			present:    []string{"rk", "up", "uv", "clientPin", "credentialMgmtPreview"},
+			absent:     []string{"pinUvAuthToken", "credMgmt", "largeBlobs", "authnrCfg"},
+			uvModality: 2,
 		},
 		{
 			preset: "yubikey-5-nfc-fw57", source: yk57,

@@ -221,6 +221,8 @@ func TestCTAP21FieldsFollowVersions(t *testing.T) {
 				require.False(t, p.LargeBlobs, "largeBlobs on a CTAP 2.0 key")
 				require.False(t, p.AuthenticatorConfig, "authnrCfg on a CTAP 2.0 key")
 				require.False(t, p.BioEnroll, "bioEnroll on a CTAP 2.0 key")
+				require.False(t, p.CredentialManagementPreview, "credentialMgmtPreview on a CTAP 2.0 key")
+				require.False(t, p.BioEnrollPreview, "userVerificationMgmtPreview on a CTAP 2.0 key")
 				require.False(t, p.MakeCredUVNotRequired, "makeCredUvNotRqd on a CTAP 2.0 key")
 				for _, e := range p.Extensions {
 					require.Contains(t, []string{authenticator.ExtCredProtect, authenticator.ExtHMACSecret}, e, "extension of a CTAP 2.0 key")
@@ -229,10 +231,17 @@ func TestCTAP21FieldsFollowVersions(t *testing.T) {
 			if ctap21 && (p.ClientPIN || p.UV) {
 				require.True(t, p.PinUvAuthToken, "a FIDO_2_1 key with a PIN or UV offers pinUvAuthToken")
 			}
+			// Only the pre-release keys (FIDO_2_1_PRE without FIDO_2_1)
+			// have the prototype commands alone; a FIDO_2_1 key that also
+			// speaks FIDO_2_1_PRE lists them with the final ones.
+			if p.CredentialManagementPreview || p.BioEnrollPreview {
+				require.False(t, ctap21, "prototype commands alone on a FIDO_2_1 key")
+				require.Contains(t, p.Versions, "FIDO_2_1_PRE", "prototype commands without FIDO_2_1_PRE")
+			}
 			switch info.Kind {
 			case presets.KindSecurityKey:
 				require.True(t, p.ClientPIN, "a security key takes a PIN")
-				require.Equal(t, p.UV, p.BioEnroll, "a security key's built-in UV is a fingerprint sensor")
+				require.Equal(t, p.UV, p.BioEnroll || p.BioEnrollPreview, "a security key's built-in UV is a fingerprint sensor")
 			default:
 				require.True(t, p.UV, "option uv: the product verifies the user itself")
 				require.False(t, p.ClientPIN, "option clientPin")
@@ -240,6 +249,8 @@ func TestCTAP21FieldsFollowVersions(t *testing.T) {
 				require.False(t, p.LargeBlobs, "largeBlobs")
 				require.False(t, p.AuthenticatorConfig, "authnrCfg")
 				require.False(t, p.BioEnroll, "bioEnroll")
+				require.False(t, p.CredentialManagementPreview, "credentialMgmtPreview")
+				require.False(t, p.BioEnrollPreview, "userVerificationMgmtPreview")
 			}
 		})
 	}

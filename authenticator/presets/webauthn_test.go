@@ -89,6 +89,12 @@ func TestEveryPresetRegisters(t *testing.T) {
 			require.NoError(t, err)
 			c := newClient(key, origin, p.Transports)
 			user := &account{}
+			// The client asks for built-in UV whenever the key has it
+			// ready (go-webauthn's userVerification is "preferred"): the
+			// platforms, providers and phones, not a fingerprint key
+			// without a finger.
+			wantUV := getInfo(t, key).Options["uv"]
+			require.Equal(t, p.UV && !p.BioEnroll && !p.BioEnrollPreview, wantUV, "getInfo option uv of a new key")
 
 			// Registration, asking for the preset's preferred algorithm.
 			creation, session, err := wa.BeginRegistration(user,
@@ -108,6 +114,7 @@ func TestEveryPresetRegisters(t *testing.T) {
 			require.Equal(t, wantFormat, cred.AttestationFormat, "attestation format")
 			require.Equal(t, p.AAGUID[:], cred.Authenticator.AAGUID, "AAGUID")
 			require.True(t, cred.Flags.UserPresent, "UP")
+			require.Equal(t, wantUV, cred.Flags.UserVerified, "UV at registration")
 			require.Equal(t, p.BackupEligible, cred.Flags.BackupEligible, "BE")
 			require.Equal(t, p.BackupState, cred.Flags.BackupState, "BS")
 			if p.Counter == authenticator.CounterGlobal {
@@ -131,6 +138,7 @@ func TestEveryPresetRegisters(t *testing.T) {
 			require.NoError(t, err, "go-webauthn refused the login: %s", webauthntest.Describe(err))
 			require.False(t, got.Authenticator.CloneWarning, "go-webauthn suspects a cloned authenticator")
 			require.Equal(t, p.BackupState, got.Flags.BackupState, "BS at login")
+			require.Equal(t, wantUV, got.Flags.UserVerified, "UV at login")
 			if p.Counter == authenticator.CounterZero {
 				require.Zero(t, got.Authenticator.SignCount, "a zero-counter preset counted")
 			} else {

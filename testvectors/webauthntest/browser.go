@@ -32,8 +32,9 @@ func InProcess(e Engine) func(ctx context.Context, msg []byte) ([]byte, error) {
 // Browser plays the WebAuthn client between a relying party and an
 // authenticator, the way a user agent does (WebAuthn L3 §5.1.3 and
 // §5.1.4.1 with CTAP 2.1 §6.1 and §6.2 as the authenticator protocol). It
-// implements direct attestation conveyance only and has no way to verify
-// the user.
+// implements direct attestation conveyance only. It verifies the user
+// only through the authenticator's built-in user verification (getInfo
+// option uv true); it takes no PIN.
 type Browser struct {
 	// CBOR sends a CTAP2 message (command byte and CBOR) to the
 	// authenticator and returns its answer (status byte and CBOR).
@@ -101,6 +102,48 @@ func (b *Browser) Do(ctx context.Context, cmd ctap2.Command, req, resp any) erro
 		return fmt.Errorf("%v: decoding the answer: %w", cmd, err)
 	}
 	return nil
+}
+
+// uvInfo is what the browser reads from authenticatorGetInfo at the start
+// of a ceremony to decide on user verification (CTAP 2.1 §6.4 options).
+type uvInfo struct {
+	builtIn          bool // uv: built-in user verification, ready to use
+	alwaysUV         bool // alwaysUv
+	makeCredUVNotRqd bool // makeCredUvNotRqd
+}
+
+// userVerificationInfo asks the authenticator for getInfo, as a client
+// does before a ceremony.
+func (b *Browser) userVerificationInfo(ctx context.Context) (uvInfo, error) {
+	var info ctap2.GetInfoResponse
+	if err := b.Do(ctx, ctap2.CmdGetInfo, nil, &info); err != nil {
+		return uvInfo{}, err
+	}
+	return uvInfo{
+		builtIn:          info.Options["uv"],
+		alwaysUV:         info.Options["alwaysUv"],
+		makeCredUVNotRqd: info.Options["makeCredUvNotRqd"],
+	}, nil
+}
+
+// wantUV decides whether to ask for built-in user verification (option
+// uv) given the relying party's userVerification: always when it is not
+// "discouraged", and for "discouraged" still when the authenticator
+// would refuse the request without it (CTAP 2.1 §6.1.2 steps 6-10, §6.2.2
+// step 5): alwaysUv, or a makeCredential of a discoverable credential or
+// without makeCredUvNotRqd. It fails for "required" when the
+// authenticator cannot verify the user itself.
+func (u uvInfo) wantUV(userVerification string, makeCredential, rk bool) (bool, error) {
+	if !u.builtIn {
+		if userVerification == "required" {
+			return false, errors.New("this client verifies the user only with built-in user verification, which the authenticator lacks")
+		}
+		return false, nil
+	}
+	if userVerification != "discouraged" || u.alwaysUV {
+		return true, nil
+	}
+	return makeCredential && (rk || !u.makeCredUVNotRqd), nil
 }
 
 // decodeB64 decodes a base64url member of the options.
@@ -212,13 +255,23 @@ func (b *Browser) Create(ctx context.Context, optionsJSON []byte) (*Registration
 		req.ExcludeList = append(req.ExcludeList, ctap2.CredentialDescriptor{Type: d.Type, ID: id})
 	}
 	sel := o.AuthenticatorSelection
-	if sel.ResidentKey == "required" || sel.ResidentKey == "preferred" || (sel.ResidentKey == "" && sel.RequireResidentKey) {
-		req.Options = map[string]bool{"rk": true}
+	rk := sel.ResidentKey == "required" || sel.ResidentKey == "preferred" || (sel.ResidentKey == "" && sel.RequireResidentKey)
+	info, err := b.userVerificationInfo(ctx)
+	if err != nil {
+		return nil, err
 	}
-	// userVerification "preferred" or "discouraged" with an authenticator
-	// that has no built-in UV and no PIN: the client asks for no UV.
-	if sel.UserVerification == "required" {
-		return nil, errors.New("this client has no way to verify the user")
+	uv, err := info.wantUV(sel.UserVerification, true, rk)
+	if err != nil {
+		return nil, err
+	}
+	if rk || uv {
+		req.Options = map[string]bool{}
+	}
+	if rk {
+		req.Options["rk"] = true
+	}
+	if uv {
+		req.Options["uv"] = true
 	}
 	// With "direct" conveyance the client passes the attestation statement
 	// on unaltered (WebAuthn L3 §5.4.7).
@@ -337,8 +390,13 @@ func (b *Browser) Get(ctx context.Context, optionsJSON []byte) ([]*Assertion, er
 	if b.RPID != "" {
 		rpID = b.RPID
 	}
-	if o.UserVerification == "required" {
-		return nil, errors.New("this client has no way to verify the user")
+	info, err := b.userVerificationInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	uv, err := info.wantUV(o.UserVerification, false, false)
+	if err != nil {
+		return nil, err
 	}
 	challenge, err := decodeB64("challenge", o.Challenge)
 	if err != nil {
@@ -348,6 +406,9 @@ func (b *Browser) Get(ctx context.Context, optionsJSON []byte) ([]*Assertion, er
 	clientDataHash := sha256.Sum256(clientDataJSON)
 
 	req := ctap2.GetAssertionRequest{RPID: rpID, ClientDataHash: clientDataHash[:]}
+	if uv {
+		req.Options = map[string]bool{"uv": true}
+	}
 	for _, d := range o.AllowCredentials {
 		id, err := decodeB64("allowCredentials id", d.ID)
 		if err != nil {
