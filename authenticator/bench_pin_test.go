@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/benchfloor"
 )
 
 // BenchmarkGetPinUvAuthToken times getPinUvAuthTokenUsingPinWithPermissions
@@ -64,7 +65,7 @@ func BenchmarkGetPinUvAuthToken(b *testing.B) {
 		rand.Read(out[:16])
 		cipher.NewCBCEncrypter(block, out[:16]).CryptBlocks(out[16:], token)
 	}
-	againstFloor(b, floor, func() {
+	benchfloor.Compare(b, floor, func() {
 		if resp := k.HandleCBOR(context.Background(), msg); resp[0] != 0 {
 			b.Fatalf("getPinUvAuthTokenUsingPinWithPermissions: %v", ctap2.Status(resp[0]))
 		}
@@ -91,7 +92,7 @@ func BenchmarkGetAssertionPinUvAuthParam(b *testing.B) {
 	}
 	msg := append([]byte{byte(ctap2.CmdGetAssertion)}, params...)
 	floor := newGetAssertionFloor(b)
-	againstFloor(b, func() {
+	benchfloor.Compare(b, func() {
 		floor.run(b)
 		mac := hmac.New(sha256.New, token)
 		mac.Write(ga.ClientDataHash)

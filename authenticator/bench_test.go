@@ -10,32 +10,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
-	"time"
 
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/benchfloor"
 )
 
 // The benchmarks time the engine and, interleaved in the same loop, the
 // bare cryptography the operation cannot avoid (its floor), and report
 // floor/engine as "x-floor": 1.0 means the engine adds nothing.
-
-// againstFloor runs floor and engine in turn b.N times, timing each, and
-// reports the floor's time per operation and floor/engine.
-func againstFloor(b *testing.B, floor, engine func()) {
-	var engineTime, floorTime time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		t0 := time.Now()
-		floor()
-		t1 := time.Now()
-		engine()
-		floorTime += t1.Sub(t0)
-		engineTime += time.Since(t1)
-	}
-	b.ReportMetric(float64(floorTime.Nanoseconds())/float64(b.N), "floor-ns/op")
-	b.ReportMetric(float64(floorTime)/float64(engineTime), "x-floor")
-}
 
 // getAssertionFloor is one P-256 assertion reduced to its cryptography:
 // open the credential ID, hash and sign with the loaded key (the engine
@@ -90,7 +72,7 @@ func BenchmarkGetAssertion(b *testing.B) {
 	}
 	msg := append([]byte{byte(ctap2.CmdGetAssertion)}, params...)
 	floor := newGetAssertionFloor(b)
-	againstFloor(b, func() { floor.run(b) }, func() {
+	benchfloor.Compare(b, func() { floor.run(b) }, func() {
 		if resp := k.HandleCBOR(context.Background(), msg); resp[0] != 0 {
 			b.Fatalf("getAssertion: %v", ctap2.Status(resp[0]))
 		}
@@ -113,7 +95,7 @@ func BenchmarkMakeCredential(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	againstFloor(b, func() {
+	benchfloor.Compare(b, func() {
 		scalar := make([]byte, 32)
 		rand.Read(scalar)
 		scalar[0] &= 0x7f

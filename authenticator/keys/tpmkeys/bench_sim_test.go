@@ -7,7 +7,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"testing"
-	"time"
 
 	gtsim "github.com/google/go-tpm-tools/simulator"
 	"github.com/google/go-tpm/tpm2"
@@ -15,29 +14,12 @@ import (
 
 	"github.com/softkeydev/softkey/authenticator/keys/tpmkeys"
 	"github.com/softkeydev/softkey/ctap2"
+	"github.com/softkeydev/softkey/testvectors/benchfloor"
 )
 
 // The benchmarks time an operation and, interleaved in the same loop, the
 // bare TPM work it cannot avoid (its floor), and report floor/operation as
 // "x-floor": 1.0 means nothing is added to the TPM's own cost.
-
-// againstFloor runs floor and op in turn b.N times, timing each, and
-// reports the floor's time per operation and floor/op.
-func againstFloor(b *testing.B, floor, op func()) {
-	var opTime, floorTime time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		t0 := time.Now()
-		floor()
-		t1 := time.Now()
-		op()
-		floorTime += t1.Sub(t0)
-		opTime += time.Since(t1)
-	}
-	b.ReportMetric(float64(floorTime.Nanoseconds())/float64(b.N), "floor-ns/op")
-	b.ReportMetric(float64(floorTime)/float64(opTime), "x-floor")
-}
 
 // signFloor is one bare TPM2_Sign with an ECDSA P-256 key that stays
 // loaded: what any TPM-backed assertion has to pay.
@@ -101,7 +83,7 @@ func BenchmarkGetAssertionTPM(b *testing.B) {
 	}
 	msg := append([]byte{byte(ctap2.CmdGetAssertion)}, params...)
 	floor := newSignFloor(b, k.tpm)
-	againstFloor(b, func() { floor.run(b) }, func() {
+	benchfloor.Compare(b, func() { floor.run(b) }, func() {
 		if resp := k.HandleCBOR(context.Background(), msg); resp[0] != 0 {
 			b.Fatalf("getAssertion: %v", ctap2.Status(resp[0]))
 		}
@@ -128,7 +110,7 @@ func BenchmarkSignTPM(b *testing.B) {
 	}
 	digest := sha256.Sum256([]byte("sign"))
 	floor := newSignFloor(b, tpm)
-	againstFloor(b, func() { floor.run(b) }, func() {
+	benchfloor.Compare(b, func() { floor.run(b) }, func() {
 		if _, err := key.Sign(nil, digest[:], crypto.SHA256); err != nil {
 			b.Fatal(err)
 		}
