@@ -2,14 +2,11 @@ package authenticator
 
 import (
 	"context"
-	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/softkeydev/softkey/authenticator/keys"
 	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
 )
@@ -29,24 +26,10 @@ func bioProfile(samples int) *Profile {
 // sensor.
 func newBioKey(t testing.TB, profile *Profile, verifier Verifier) *testKey {
 	t.Helper()
-	k := &testKey{
-		t:        t,
-		store:    &store.Memory{},
-		clock:    &testClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)},
-		presence: &testPresence{},
+	k := newTestKey(t, profile)
+	if verifier != nil {
+		k.useVerifier(verifier)
 	}
-	rnd := rand.NewChaCha8([32]byte{42})
-	a, err := New(Config{
-		Profile:  profile,
-		Store:    k.store,
-		Keys:     keys.NewSoftware(rnd),
-		Presence: k.presence,
-		Verifier: verifier,
-		Rand:     rnd,
-		Now:      k.clock.now,
-	})
-	require.NoError(t, err)
-	k.Authenticator = a
 	return k
 }
 

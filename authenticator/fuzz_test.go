@@ -31,23 +31,7 @@ func FuzzHandleCBOR(f *testing.F) {
 
 	k := newTestKey(f, nil)
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		resp := k.HandleCBOR(context.Background(), msg)
-		if len(resp) == 0 {
-			t.Fatal("empty response")
-		}
-		status := ctap2.Status(resp[0])
-		if !status.Known() {
-			t.Fatalf("unknown status %v", status)
-		}
-		if status != ctap2.StatusOK && len(resp) != 1 {
-			t.Fatalf("error %v with a body", status)
-		}
-		if status == ctap2.StatusOK && len(resp) > 1 {
-			var v any
-			if err := ctap2.Unmarshal(resp[1:], &v); err != nil {
-				t.Fatalf("success body is not CBOR: %v", err)
-			}
-		}
+		checkAnswer(t, k.HandleCBOR(context.Background(), msg))
 	})
 }
 
@@ -71,4 +55,27 @@ func FuzzHandleMessage(f *testing.F) {
 			t.Fatalf("answer without a status word: %v", err)
 		}
 	})
+}
+
+// checkAnswer fails unless resp is a known status, with a CBOR body only
+// on success.
+func checkAnswer(t *testing.T, resp []byte) ctap2.Status {
+	t.Helper()
+	if len(resp) == 0 {
+		t.Fatal("empty response")
+	}
+	status := ctap2.Status(resp[0])
+	if !status.Known() {
+		t.Fatalf("unknown status %v", status)
+	}
+	if status != ctap2.StatusOK && len(resp) != 1 {
+		t.Fatalf("error %v with a body", status)
+	}
+	if status == ctap2.StatusOK && len(resp) > 1 {
+		var v any
+		if err := ctap2.Unmarshal(resp[1:], &v); err != nil {
+			t.Fatalf("success body is not CBOR: %v", err)
+		}
+	}
+	return status
 }
