@@ -10,7 +10,6 @@ import (
 	"github.com/softkeydev/softkey/ctap2"
 )
 
-
 func sameCredentials(a, b []*store.Credential) bool {
 	return slices.EqualFunc(a, b, func(x, y *store.Credential) bool {
 		return bytes.Equal(x.ID, y.ID) && x.User.Name == y.User.Name && x.User.DisplayName == y.User.DisplayName && x.Sequence == y.Sequence
