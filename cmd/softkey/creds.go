@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/store"
 )
 
@@ -48,7 +49,10 @@ The passphrase is taken as by softkey run: $SOFTKEY_VAULT_PASSPHRASE,
 		Short: "List the discoverable credentials",
 		Long: `List the discoverable credentials in the vault, oldest first: relying party,
 user name, user ID (hex), credential ID (hex, shortened in the table),
-algorithm and creation time. --json prints every field in full.`,
+algorithm, creation time, credProtect policy (optional, id-list or
+required: CTAP 2.1 §12.1 levels 1 to 3), and whether the credential holds a
+credBlob and a largeBlobKey. --json prints every field in full, and
+whether the credential was made with hmac-secret.`,
 		Example: `  softkey creds list
   softkey creds list --json | jq -r '.[].credential_id'`,
 		Args: usageArgs(cobra.NoArgs),
@@ -84,7 +88,9 @@ of it that names only one credential (see softkey creds list).`,
 	return cmd
 }
 
-func loadCredentials(o *credsOptions) ([]*store.Credential, error) {
+// loadCredentials reads and describes the vault's credentials, oldest
+// first.
+func loadCredentials(o *credsOptions) ([]authenticator.CredentialInfo, error) {
 	v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, true)
 	if err != nil {
 		return nil, err
@@ -95,7 +101,11 @@ func loadCredentials(o *credsOptions) ([]*store.Credential, error) {
 		return nil, fmt.Errorf("reading the vault %s: %w", dir, err)
 	}
 	sortCredentials(creds)
-	return creds, nil
+	infos, err := authenticator.DescribeCredentials(v, creds)
+	if err != nil {
+		return nil, fmt.Errorf("reading the vault %s: %w", dir, err)
+	}
+	return infos, nil
 }
 
 // sortCredentials orders credentials oldest first.
@@ -117,11 +127,19 @@ type credJSON struct {
 	Algorithm       string    `json:"algorithm"`
 	COSEAlgorithm   int64     `json:"cose_algorithm"`
 	Created         time.Time `json:"created"`
+	// CredProtect is the credProtect level, 1 to 3 (CTAP 2.1 §12.1), and
+	// CredProtectPolicy its WebAuthn name.
+	CredProtect       uint8  `json:"cred_protect"`
+	CredProtectPolicy string `json:"cred_protect_policy"`
+	HMACSecret        bool   `json:"hmac_secret"`
+	CredBlob          bool   `json:"cred_blob"`
+	LargeBlobKey      bool   `json:"large_blob_key"`
 }
 
-func printCredsJSON(w io.Writer, creds []*store.Credential) error {
-	out := make([]credJSON, 0, len(creds))
-	for _, c := range creds {
+func printCredsJSON(w io.Writer, infos []authenticator.CredentialInfo) error {
+	out := make([]credJSON, 0, len(infos))
+	for _, info := range infos {
+		c := info.Credential
 		out = append(out, credJSON{
 			CredentialID:    hex.EncodeToString(c.ID),
 			RPID:            c.RPID,
@@ -132,6 +150,12 @@ func printCredsJSON(w io.Writer, creds []*store.Credential) error {
 			Algorithm:       c.Alg.String(),
 			COSEAlgorithm:   int64(c.Alg),
 			Created:         c.Created.UTC(),
+
+			CredProtect:       info.CredProtect,
+			CredProtectPolicy: authenticator.CredProtectName(info.CredProtect),
+			HMACSecret:        info.HMACSecret,
+			CredBlob:          info.CredBlob,
+			LargeBlobKey:      info.LargeBlobKey,
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -139,15 +163,37 @@ func printCredsJSON(w io.Writer, creds []*store.Credential) error {
 	return enc.Encode(out)
 }
 
-func printCredsTable(w io.Writer, creds []*store.Credential) error {
+func printCredsTable(w io.Writer, infos []authenticator.CredentialInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RP\tUSER\tUSER ID\tCREDENTIAL ID\tALG\tCREATED")
-	for _, c := range creds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+	fmt.Fprintln(tw, "RP\tUSER\tUSER ID\tCREDENTIAL ID\tALG\tCREATED\tCREDPROTECT\tCREDBLOB\tLARGEBLOBKEY")
+	for _, info := range infos {
+		c := info.Credential
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			sanitize(c.RPID), sanitize(c.User.Name), shorten(hex.EncodeToString(c.User.ID), 16),
-			shorten(hex.EncodeToString(c.ID), 16), c.Alg, c.Created.UTC().Format(time.RFC3339))
+			shorten(hex.EncodeToString(c.ID), 16), c.Alg, c.Created.UTC().Format(time.RFC3339),
+			credProtectShort(info.CredProtect), yesNo(info.CredBlob), yesNo(info.LargeBlobKey))
 	}
 	return tw.Flush()
+}
+
+// credProtectShort names a credProtect level in the table.
+func credProtectShort(level uint8) string {
+	switch level {
+	case 0, 1:
+		return "optional"
+	case 2:
+		return "id-list"
+	case 3:
+		return "required"
+	}
+	return fmt.Sprint(level)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // shorten cuts s to n characters and an ellipsis.

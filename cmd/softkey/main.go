@@ -71,6 +71,7 @@ signature counters live in an encrypted vault.`,
 	root.AddCommand(newRunCommand(), newInfoCommand(), newCredsCommand(), newVersionCommand())
 	root.AddCommand(newPresetsCommand(), newCACommand(), newMDSCommand())
 	root.AddCommand(newTunnelCommand(), newHybridCommand())
+	root.AddCommand(newUVCommand(), newPowerCycleCommand())
 	return root
 }
 

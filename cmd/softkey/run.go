@@ -11,13 +11,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/transport/ctaphid"
 	"github.com/softkeydev/softkey/transport/pty"
 	"github.com/softkeydev/softkey/transport/udp"
@@ -32,6 +36,10 @@ type runOptions struct {
 	attest      attestationFlags // --attestation, --ca, --negative: profile_flags.go
 	readyFile   string
 	logLevel    string
+	pin         string   // --pin
+	pinFile     string   // --pin-file
+	control     string   // --control
+	profileSets []string // --profile-set
 
 	// testOnlyUHIDPath replaces /dev/uhid, for tests.
 	testOnlyUHIDPath string
@@ -78,13 +86,31 @@ file that softkey creates beside the vault. --memory keeps everything in
 memory instead, for tests.
 
 User presence (the touch) is approved by the person at the terminal
-(--presence prompt, the default), always (auto) or never (deny).`,
+(--presence prompt, the default), always (auto) or never (deny).
+
+--pin gives a key without a PIN its first PIN, as a platform would with
+clientPIN setPIN, so that tests start from a key with a known PIN. It is
+also read from the first line of --pin-file, or from $SOFTKEY_PIN, which
+keep it out of the process list. A key that already has a PIN keeps it
+(checking would cost one of its PIN retries): softkey logs that --pin was
+ignored, so the same command line can restart a test key.
+
+A running key takes orders on its control socket: softkey uv next
+pass|fail decides its built-in user verification (profiles with uv: true)
+and softkey power-cycle replugs it. The socket is control.sock in the
+vault directory, or --control PATH; a key in memory has one only with
+--control. Its path is in the ready file as "control".`,
 		Example: `  # a key that asks before every touch: a USB key through uhid where
   # /dev/uhid is writable, else a pseudo-terminal
   softkey run
 
   # a key for tests: UDP on a free port, in memory, every touch approved
   softkey run --transport udp --listen 127.0.0.1:0 --memory --presence auto --ready-file /tmp/key.json
+
+  # a key with the PIN 1234 and a fingerprint sensor (bio.yaml says
+  # uv: true and bio_enroll: true) whose next match fails
+  softkey run --profile bio.yaml --vault /tmp/vault --pin 1234
+  softkey uv next fail --vault /tmp/vault     # from another terminal
 
   # log every CTAPHID frame
   softkey run --log-level debug`,
@@ -104,6 +130,11 @@ User presence (the touch) is approved by the person at the terminal
 	addAttestationFlags(f, &o.attest)
 	f.StringVar(&o.readyFile, "ready-file", "", "write where the key is served, as JSON, to this `file` once ready")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every frame), info, warn or error")
+	f.StringVar(&o.pin, "pin", "", "set this first `PIN` on a key that has none (default $SOFTKEY_PIN); a key with a PIN keeps it")
+	f.StringVar(&o.pinFile, "pin-file", "", "like --pin, with the PIN on the first line of this `file`")
+	f.StringVar(&o.control, "control", "", "listen for softkey uv and softkey power-cycle on this Unix `socket` (default control.sock in the vault directory; none for --memory)")
+	f.StringArrayVar(&o.profileSets, "profile-set", nil, "change one CTAP 2.1 `field=value` of the profile, as in its YAML (repeatable): uv=true, bio_enroll=true, always_uv=true, pin_uv_auth_protocols=[1]...")
+	cmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
 	return cmd
 }
 
@@ -113,6 +144,8 @@ type readyInfo struct {
 	Path      string `json:"path,omitempty"`
 	Addr      string `json:"addr,omitempty"`
 	Name      string `json:"name,omitempty"` // uhid: the device's name
+	// Control is the control socket (softkey uv, softkey power-cycle).
+	Control string `json:"control,omitempty"`
 }
 
 func (r readyInfo) where() string {
@@ -139,26 +172,64 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 		return err
 	}
 
+	pin, err := pinFromFlags(o.pin, o.pinFile, os.Getenv)
+	if err != nil {
+		return err
+	}
+
 	key, err := o.attest.setup(o.profile)
 	if err != nil {
 		return err
 	}
 	profile := key.profile
+	if err := setProfileFields(profile, o.profileSets); err != nil {
+		return err
+	}
 
-	auth, vaultDir, stopEngine, err := startEngine(o.engineFlags, key, logger)
+	// The built-in user verification answers as softkey uv tells it;
+	// every verification passes until then.
+	var uv *authenticator.UVScript
+	var verifier authenticator.Verifier
+	if profile.UV {
+		uv = &authenticator.UVScript{}
+		verifier = uv
+	}
+	auth, vaultDir, stopEngine, err := startEngineWith(o.engineFlags, key, verifier, logger)
 	if err != nil {
 		return err
 	}
 	defer stopEngine()
+	if pin != "" {
+		if err := setInitialPIN(ctx, auth, pin, logger); err != nil {
+			return err
+		}
+	}
 	server := ctaphid.NewServer(ctaphid.Config{
 		Handler: auth,
 		U2F:     profile.U2F,
 		Version: deviceVersion(moduleVersion()),
 		Logger:  logger,
 	})
+	// powerCycle acts as unplugging and replugging the key. The server
+	// goes first: it cancels a request in progress (one waiting for a
+	// touch, say), which would otherwise hold the engine until it ends.
+	powerCycle := func() {
+		server.Reset()
+		auth.PowerCycle()
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	cs := &controlServer{powerCycle: powerCycle, logger: logger}
+	if uv != nil {
+		cs.uv = uv
+	}
+	control, stopControl, err := startControl(ctx, o.control, vaultDir, cs)
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 
 	uhidPath := cmp.Or(o.testOnlyUHIDPath, uhid.DefaultPath)
 	transport := o.transport
@@ -205,12 +276,12 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 		// The reboot datagram acts as unplugging and replugging the key.
 		w.OnReboot = func() {
 			logger.Info("reboot datagram: power cycle")
-			auth.PowerCycle()
-			server.Reset()
+			powerCycle()
 		}
 		wire, ready = w, readyInfo{Transport: "udp", Addr: w.Addr().String()}
 	}
 	defer wire.Close()
+	ready.Control = control
 
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, wire) }()
@@ -251,6 +322,53 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 		case <-time.After(5 * time.Second):
 			logger.Warn("the server did not stop within 5s")
 		}
+	}
+	return nil
+}
+
+// profileSettable are the profile fields --profile-set changes: the
+// CTAP 2.1 block of Profile, from client_pin to max_cred_blob_length (the
+// switches a test suite flips, none that attestation depends on).
+var profileSettable = func() []string {
+	var names []string
+	t := reflect.TypeFor[authenticator.Profile]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == "client_pin" || len(names) > 0 {
+			names = append(names, name)
+		}
+		if name == "max_cred_blob_length" {
+			break
+		}
+	}
+	return names
+}()
+
+// setProfileFields applies --profile-set FIELD=VALUE settings to p, each
+// VALUE read as the field's YAML value, and checks the result.
+func setProfileFields(p *authenticator.Profile, sets []string) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	for _, set := range sets {
+		field, value, ok := strings.Cut(set, "=")
+		if !ok || value == "" {
+			return withHints(fmt.Errorf("--profile-set %q: want FIELD=VALUE", set), "for example --profile-set uv=true")
+		}
+		if !slices.Contains(profileSettable, field) {
+			return withHints(fmt.Errorf("--profile-set: %q is not a field it sets", field),
+				"it sets "+strings.Join(profileSettable, ", "),
+				"a profile file (--profile FILE.yaml) sets any field")
+		}
+		dec := yaml.NewDecoder(strings.NewReader(field + ": " + value))
+		dec.KnownFields(true)
+		if err := dec.Decode(p); err != nil {
+			// yaml's errors span lines; one line reads better here.
+			return fmt.Errorf("--profile-set %s: %s", set, strings.Join(strings.Fields(err.Error()), " "))
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("--profile-set: profile %s: %w", p.Name, err)
 	}
 	return nil
 }
