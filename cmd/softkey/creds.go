@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,11 +17,13 @@ import (
 
 	"github.com/softkeydev/softkey/authenticator"
 	"github.com/softkeydev/softkey/authenticator/store"
+	"github.com/softkeydev/softkey/authenticator/store/vault"
 )
 
 type credsOptions struct {
 	vaultDir         string
 	passphrasePrompt bool
+	keystore         keystoreFlags
 	json             bool
 }
 
@@ -43,6 +46,7 @@ The passphrase is taken as by softkey run: $SOFTKEY_VAULT_PASSPHRASE,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.vaultDir, "vault", "", "vault directory (default $XDG_DATA_HOME/softkey or ~/.local/share/softkey)")
 	pf.BoolVar(&o.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
+	addKeystoreFlags(pf, &o.keystore)
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -91,11 +95,11 @@ of it that names only one credential (see softkey creds list).`,
 // loadCredentials reads and describes the vault's credentials, oldest
 // first.
 func loadCredentials(o *credsOptions) ([]authenticator.CredentialInfo, error) {
-	v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, true)
+	v, dir, closeVault, err := o.openVault(true)
 	if err != nil {
 		return nil, err
 	}
-	defer v.Close()
+	defer closeVault()
 	creds, err := v.Credentials()
 	if err != nil {
 		return nil, fmt.Errorf("reading the vault %s: %w", dir, err)
@@ -213,11 +217,11 @@ func deleteCredential(w io.Writer, o *credsOptions, prefix string) error {
 		return withHints(fmt.Errorf("%q is not a credential ID in hex", prefix),
 			"softkey creds list shows the IDs")
 	}
-	v, dir, err := openVault(o.vaultDir, o.passphrasePrompt, false)
+	v, dir, closeVault, err := o.openVault(false)
 	if err != nil {
 		return err
 	}
-	defer v.Close()
+	defer closeVault()
 	creds, err := v.Credentials()
 	if err != nil {
 		return fmt.Errorf("reading the vault %s: %w", dir, err)
@@ -248,4 +252,28 @@ func deleteCredential(w io.Writer, o *credsOptions, prefix string) error {
 	}
 	_, err = fmt.Fprintf(w, "deleted %x (%s, %s)\n", c.ID, sanitize(c.RPID), sanitize(c.User.Name))
 	return err
+}
+
+// openVault opens the vault, with the TPM that sealed its key when
+// --keystore tpm says so. closeVault releases both.
+func (o *credsOptions) openVault(readOnly bool) (v *vault.Vault, dir string, closeVault func(), err error) {
+	closeKeys := func() {}
+	var sealer vault.KeySealer
+	if o.keystore.keystore == keystoreTPM {
+		backend, closeTPM, err := o.keystore.open(authenticator.DefaultProfile(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, "", nil, err
+		}
+		closeKeys = closeTPM
+		if sealer, err = vaultSealer(o.keystore, backend); err != nil {
+			closeKeys()
+			return nil, "", nil, err
+		}
+	}
+	v, dir, err = openVault(o.vaultDir, o.passphrasePrompt, readOnly, sealer)
+	if err != nil {
+		closeKeys()
+		return nil, dir, nil, err
+	}
+	return v, dir, func() { v.Close(); closeKeys() }, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/softkeydev/softkey/authenticator"
-	"github.com/softkeydev/softkey/authenticator/keys"
 	"github.com/softkeydev/softkey/authenticator/store"
 	"github.com/softkeydev/softkey/ctap2"
 	"github.com/softkeydev/softkey/ctap2/pinuv"
@@ -27,6 +26,7 @@ type engineFlags struct {
 	passphrasePrompt bool
 	presence         string
 	presenceTimeout  time.Duration
+	keystore         keystoreFlags
 }
 
 // addEngineFlags registers the engine's flags on cmd.
@@ -37,6 +37,7 @@ func addEngineFlags(cmd *cobra.Command, e *engineFlags) {
 	f.BoolVar(&e.passphrasePrompt, "passphrase-prompt", false, "read the vault passphrase from the terminal")
 	f.StringVar(&e.presence, "presence", presencePrompt, "how user presence is answered: auto, prompt (terminal), desktop (dialog) or deny")
 	f.DurationVar(&e.presenceTimeout, "presence-timeout", 30*time.Second, "how long --presence prompt or desktop waits for an answer")
+	addKeystoreFlags(f, &e.keystore)
 	cmd.MarkFlagsMutuallyExclusive("memory", "vault")
 	cmd.MarkFlagsMutuallyExclusive("memory", "passphrase-prompt")
 }
@@ -62,9 +63,21 @@ func startEngineWith(f engineFlags, key *keySetup, verifier authenticator.Verifi
 			closers[i]()
 		}
 	}
+	keyBackend, closeKeys, err := f.keystore.open(key.profile, logger)
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	closers = append(closers, closeKeys)
 	var st authenticator.Store = &store.Memory{}
 	if !f.memory {
-		v, dir, err := openVault(f.vaultDir, f.passphrasePrompt, false)
+		// With --keystore tpm the vault's key is sealed by the same TPM.
+		sealer, err := vaultSealer(f.keystore, keyBackend)
+		if err != nil {
+			stop()
+			return nil, "", nil, err
+		}
+		v, dir, err := openVault(f.vaultDir, f.passphrasePrompt, false, sealer)
 		if err != nil {
 			stop()
 			return nil, "", nil, err
@@ -80,7 +93,7 @@ func startEngineWith(f engineFlags, key *keySetup, verifier authenticator.Verifi
 	auth, err = authenticator.New(authenticator.Config{
 		Profile:  key.profile,
 		Store:    st,
-		Keys:     keys.NewSoftware(rand.Reader),
+		Keys:     keyBackend,
 		Presence: presence,
 		Verifier: verifier,
 		CA:       key.ca,
