@@ -32,7 +32,12 @@ func (s *UVScript) SetDefault(pass bool) {
 	s.fail = !pass
 }
 
-// Requests returns the verifications asked for so far, oldest first.
+// uvScriptMemory is how many requests a UVScript remembers, so that a
+// long-running key does not grow without bound.
+const uvScriptMemory = 64
+
+// Requests returns the verifications asked for so far, oldest first: the
+// most recent 64.
 func (s *UVScript) Requests() []VerifyRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -48,6 +53,9 @@ func (s *UVScript) VerifyUser(ctx context.Context, req VerifyRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, req)
+	if len(s.requests) > uvScriptMemory {
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-uvScriptMemory)
+	}
 	pass := !s.fail
 	if len(s.queue) > 0 {
 		pass, s.queue = s.queue[0], s.queue[1:]

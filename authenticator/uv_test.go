@@ -2,6 +2,7 @@ package authenticator
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -335,4 +336,17 @@ func TestUVTokenGetAssertionSkipsTouch(t *testing.T) {
 	ga.PinUvAuthParam = authParam(2, token, ga.ClientDataHash)
 	k.getAssertion(ga)
 	require.Len(t, k.presence.requests, 1, "no touch asked after the user-present time limit")
+}
+
+// TestUVScriptRemembersRecentRequests: a long-running key keeps only the
+// most recent requests.
+func TestUVScriptRemembersRecentRequests(t *testing.T) {
+	s := &UVScript{}
+	for i := range uvScriptMemory + 10 {
+		require.NoError(t, s.VerifyUser(context.Background(), VerifyRequest{RPID: fmt.Sprint(i)}))
+	}
+	got := s.Requests()
+	require.Len(t, got, uvScriptMemory)
+	require.Equal(t, "10", got[0].RPID, "oldest remembered")
+	require.Equal(t, fmt.Sprint(uvScriptMemory+9), got[len(got)-1].RPID, "newest")
 }

@@ -8,6 +8,7 @@ package main
 //	{"command":"uv-next","outcomes":[false,false,true]}  -> {"ok":true}
 //	{"command":"uv-default","pass":false}                -> {"ok":true}
 //	{"command":"power-cycle"}                            -> {"ok":true}
+//	{"command":"clock-advance","seconds":11}             -> {"ok":true}
 //	{"command":"nonsense"}                               -> {"ok":false,"error":"..."}
 
 import (
@@ -38,9 +39,10 @@ const controlIdle = time.Minute
 
 // Control commands.
 const (
-	controlUVNext     = "uv-next"
-	controlUVDefault  = "uv-default"
-	controlPowerCycle = "power-cycle"
+	controlUVNext       = "uv-next"
+	controlUVDefault    = "uv-default"
+	controlPowerCycle   = "power-cycle"
+	controlClockAdvance = "clock-advance"
 )
 
 // controlRequest is one request line.
@@ -51,6 +53,8 @@ type controlRequest struct {
 	Outcomes []bool `json:"outcomes,omitempty"`
 	// Pass is the result once the queued outcomes are used up (uv-default).
 	Pass *bool `json:"pass,omitempty"`
+	// Seconds is how far the key's clock moves forward (clock-advance).
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 // controlResponse is one response line.
@@ -72,7 +76,9 @@ type controlServer struct {
 	uv uvScript
 	// powerCycle unplugs and replugs the key.
 	powerCycle func()
-	logger     *slog.Logger
+	// clock is the key's clock.
+	clock  *keyClock
+	logger *slog.Logger
 }
 
 // handle carries out one request.
@@ -100,8 +106,18 @@ func (s *controlServer) handle(req controlRequest) error {
 		s.powerCycle()
 		s.logger.Info("control: power cycle")
 		return nil
+	case controlClockAdvance:
+		if s.clock == nil {
+			return errors.New("this key's clock cannot be moved")
+		}
+		d := time.Duration(req.Seconds * float64(time.Second))
+		if err := s.clock.advance(d); err != nil {
+			return err
+		}
+		s.logger.Info("control: clock moved forward", "by", d)
+		return nil
 	}
-	return fmt.Errorf("unknown command %q (want %s, %s or %s)", req.Command, controlUVNext, controlUVDefault, controlPowerCycle)
+	return fmt.Errorf("unknown command %q (want %s, %s, %s or %s)", req.Command, controlUVNext, controlUVDefault, controlPowerCycle, controlClockAdvance)
 }
 
 // answer decodes one request line, carries it out and returns the

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -49,6 +50,7 @@ type controlKey struct {
 	path        string
 	uv          *fakeUV
 	powerCycles func() int
+	clock       *keyClock
 }
 
 func startFakeControl(t *testing.T, withUV bool) *controlKey {
@@ -63,7 +65,9 @@ func startFakeControl(t *testing.T, withUV bool) *controlKey {
 		defer mu.Unlock()
 		return cycles
 	}}
+	k.clock = &keyClock{}
 	cs := &controlServer{
+		clock: k.clock,
 		powerCycle: func() {
 			mu.Lock()
 			defer mu.Unlock()
@@ -101,6 +105,7 @@ func TestControlCommands(t *testing.T) {
 		wantQueued   []bool
 		wantDefaults []bool
 		wantCycles   int
+		wantClock    time.Duration
 	}{
 		{name: "next pass", args: []string{"uv", "next", "pass"}, wantQueued: []bool{true}},
 		{name: "next fail", args: []string{"uv", "next", "fail"}, wantQueued: []bool{false}},
@@ -108,6 +113,7 @@ func TestControlCommands(t *testing.T) {
 		{name: "default fail", args: []string{"uv", "default", "fail"}, wantDefaults: []bool{false}},
 		{name: "default pass", args: []string{"uv", "default", "pass"}, wantDefaults: []bool{true}},
 		{name: "power-cycle", args: []string{"power-cycle"}, wantCycles: 1},
+		{name: "clock advance", args: []string{"clock", "advance", "11s"}, wantClock: 11 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +126,7 @@ func TestControlCommands(t *testing.T) {
 			require.Equal(t, tt.wantQueued, queued, "softkey %v: queued outcomes", tt.args)
 			require.Equal(t, tt.wantDefaults, defaults, "softkey %v: default outcomes set", tt.args)
 			require.Equal(t, tt.wantCycles, k.powerCycles(), "softkey %v: power cycles", tt.args)
+			require.Equal(t, tt.wantClock, k.clock.offset, "softkey %v: clock offset", tt.args)
 		})
 	}
 }
@@ -141,6 +148,10 @@ func TestControlCommandsBadInput(t *testing.T) {
 		{name: "power-cycle arg", args: []string{"power-cycle", "now"}, wantError: `softkey: error: unknown command "now" for "softkey power-cycle"`},
 		{name: "no built-in uv", args: []string{"uv", "next", "fail"}, noUV: true, wantError: "refused: the key has no built-in user verification: run it with a profile that sets uv: true"},
 		{name: "no built-in uv default", args: []string{"uv", "default", "fail"}, noUV: true, wantError: "refused: the key has no built-in user verification"},
+		{name: "clock back", args: []string{"clock", "advance", "-1s"}, wantError: `unknown shorthand flag: '1' in -1s`},
+		{name: "clock zero", args: []string{"clock", "advance", "0s"}, wantError: `softkey: error: DURATION must be a Go duration above 0 and at most 24h0m0s, such as 11s, not "0s"`},
+		{name: "clock too far", args: []string{"clock", "advance", "25h"}, wantError: `DURATION must be a Go duration above 0`},
+		{name: "clock not a duration", args: []string{"clock", "advance", "soon"}, wantError: `not "soon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +164,7 @@ func TestControlCommandsBadInput(t *testing.T) {
 			require.Empty(t, queued, "softkey %v: the queue must stay empty", tt.args)
 			require.Empty(t, defaults, "softkey %v: the default must stay unchanged", tt.args)
 			require.Zero(t, k.powerCycles(), "softkey %v: no power cycle", tt.args)
+			require.Zero(t, k.clock.offset, "softkey %v: the clock must not move", tt.args)
 		})
 	}
 }

@@ -47,12 +47,13 @@ func addEngineFlags(cmd *cobra.Command, e *engineFlags) {
 // called once the engine is no longer used. vaultDir is empty for a key
 // in memory.
 func startEngine(f engineFlags, key *keySetup, logger *slog.Logger) (auth *authenticator.Authenticator, vaultDir string, stop func(), err error) {
-	return startEngineWith(f, key, nil, logger)
+	return startEngineWith(f, key, nil, nil, logger)
 }
 
 // startEngineWith is startEngine with the verifier that decides built-in
-// user verification, for profiles with uv; nil verifies every request.
-func startEngineWith(f engineFlags, key *keySetup, verifier authenticator.Verifier, logger *slog.Logger) (auth *authenticator.Authenticator, vaultDir string, stop func(), err error) {
+// user verification, for profiles with uv (nil verifies every request),
+// and the key's clock (nil: the system's).
+func startEngineWith(f engineFlags, key *keySetup, verifier authenticator.Verifier, now func() time.Time, logger *slog.Logger) (auth *authenticator.Authenticator, vaultDir string, stop func(), err error) {
 	presence, closePresence, err := presenceFromFlag(f.presence, f.presenceTimeout)
 	if err != nil {
 		return nil, "", nil, err
@@ -96,6 +97,7 @@ func startEngineWith(f engineFlags, key *keySetup, verifier authenticator.Verifi
 		Keys:     keyBackend,
 		Presence: presence,
 		Verifier: verifier,
+		Now:      now,
 		CA:       key.ca,
 		Batch:    key.batch,
 		Logger:   logger,

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // writeProfile writes a YAML profile (fields of authenticator.Profile;
@@ -287,22 +286,22 @@ func TestFido2TokenReset(t *testing.T) {
 
 // TestFido2TokenResetWindow: more than 10 s after power-up a key refuses
 // a reset (CTAP 2.1 §6.6: NOT_ALLOWED), unless its profile sets
-// reset_window: false; replugging the key opens the window again. softkey
-// run has no clock to turn, so the test waits the 10 s out, in parallel
-// with the others: the wait costs no CPU.
+// reset_window: false; replugging the key opens the window again.
+// softkey clock advance moves the keys past their window without waiting.
 func TestFido2TokenResetWindow(t *testing.T) {
 	requireTool(t, fido2Token)
 	needInterop(t)
 	t.Parallel()
 	control := filepath.Join(t.TempDir(), "control.sock")
+	control2 := filepath.Join(t.TempDir(), "control.sock")
 	windowed := startPTYKey(t, "--control", control)
-	unlimited := startPTYKey(t, "--profile", writeProfile(t, "reset_window: false\n"))
-	started := time.Now()
+	unlimited := startPTYKey(t, "--profile", writeProfile(t, "reset_window: false\n"), "--control", control2)
 	setPIN(t, windowed.path(), "1234")
 	setPIN(t, unlimited.path(), "1234")
 
-	// Both keys were ready before started: 10 s later their window is over.
-	<-time.After(time.Until(started.Add(10*time.Second + 500*time.Millisecond)))
+	// Leave both keys' 10 s window by moving their clocks.
+	tool(t, nil, nil, softkeyBin, "clock", "advance", "11s", "--control", control)
+	tool(t, nil, nil, softkeyBin, "clock", "advance", "11s", "--control", control2)
 
 	_, errOut, err := tryTool(t, nil, nil, fido2Token, "-R", windowed.path())
 	if err == nil || !strings.Contains(string(errOut), "FIDO_ERR_NOT_ALLOWED") {

@@ -7,7 +7,9 @@
 // credentials in a vault, and `softkey version` prints the version.
 // `softkey presets` lists the model presets, `softkey ca` makes and imports
 // the test attestation CA, and `softkey mds export` writes FIDO metadata
-// that trusts it.
+// that trusts it. `softkey uv`, `softkey power-cycle` and `softkey clock`
+// act on a running key through its control socket, as a tester would on
+// a real key.
 //
 // All output that was not asked for, including errors, goes to stderr, as
 // "softkey: error: ..." followed by "hint: ..." lines where a hint helps.
@@ -71,7 +73,7 @@ signature counters live in an encrypted vault.`,
 	root.AddCommand(newRunCommand(), newInfoCommand(), newCredsCommand(), newVersionCommand())
 	root.AddCommand(newPresetsCommand(), newCACommand(), newMDSCommand())
 	root.AddCommand(newTunnelCommand(), newHybridCommand())
-	root.AddCommand(newUVCommand(), newPowerCycleCommand())
+	root.AddCommand(newUVCommand(), newPowerCycleCommand(), newClockCommand())
 	return root
 }
 

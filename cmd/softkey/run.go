@@ -194,7 +194,9 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 		uv = &authenticator.UVScript{}
 		verifier = uv
 	}
-	auth, vaultDir, stopEngine, err := startEngineWith(o.engineFlags, key, verifier, logger)
+	// softkey clock advance moves the key's clock forward.
+	clock := &keyClock{}
+	auth, vaultDir, stopEngine, err := startEngineWith(o.engineFlags, key, verifier, clock.now, logger)
 	if err != nil {
 		return err
 	}
@@ -221,7 +223,7 @@ func runKey(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cs := &controlServer{powerCycle: powerCycle, logger: logger}
+	cs := &controlServer{powerCycle: powerCycle, clock: clock, logger: logger}
 	if uv != nil {
 		cs.uv = uv
 	}
