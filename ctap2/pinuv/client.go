@@ -114,17 +114,25 @@ func (c *Client) pinHashEnc(secret []byte, pin string) ([]byte, error) {
 	return c.p.Encrypt(c.rand, secret, sum[:16])
 }
 
-// SetPIN sets the first PIN (setPIN, CTAP 2.1 §6.5.5.5).
-func (c *Client) SetPIN(ctx context.Context, pin string) error {
+// newPIN agrees on a shared secret with the authenticator and encrypts
+// pin, padded, under it: what setPIN and changePIN send.
+func (c *Client) newPIN(ctx context.Context, pin string) (platformKey ctap2.RawMessage, secret, newPINEnc []byte, err error) {
 	padded, err := padPIN(pin)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	platformKey, secret, err := c.encapsulate(ctx)
-	if err != nil {
-		return err
+	if platformKey, secret, err = c.encapsulate(ctx); err != nil {
+		return nil, nil, nil, err
 	}
-	newPINEnc, err := c.p.Encrypt(c.rand, secret, padded)
+	if newPINEnc, err = c.p.Encrypt(c.rand, secret, padded); err != nil {
+		return nil, nil, nil, err
+	}
+	return platformKey, secret, newPINEnc, nil
+}
+
+// SetPIN sets the first PIN (setPIN, CTAP 2.1 §6.5.5.5).
+func (c *Client) SetPIN(ctx context.Context, pin string) error {
+	platformKey, secret, newPINEnc, err := c.newPIN(ctx, pin)
 	if err != nil {
 		return err
 	}
@@ -140,15 +148,7 @@ func (c *Client) SetPIN(ctx context.Context, pin string) error {
 
 // ChangePIN replaces the PIN (changePIN, CTAP 2.1 §6.5.5.6).
 func (c *Client) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
-	padded, err := padPIN(newPIN)
-	if err != nil {
-		return err
-	}
-	platformKey, secret, err := c.encapsulate(ctx)
-	if err != nil {
-		return err
-	}
-	newPINEnc, err := c.p.Encrypt(c.rand, secret, padded)
+	platformKey, secret, newPINEnc, err := c.newPIN(ctx, newPIN)
 	if err != nil {
 		return err
 	}

@@ -240,21 +240,37 @@ func readKeyFile(path string) ([]byte, error) {
 }
 
 // createKeyFile writes a new random key file at path with mode 0600 and
-// returns its contents. The file is written under a temporary name and
-// linked into place, so a concurrent Open never reads half a key; if a key
-// file appeared meanwhile, that one is read instead.
+// returns its contents. If a key file appeared meanwhile, that one is read
+// instead.
 func createKeyFile(path string, rand io.Reader) ([]byte, error) {
 	secret := make([]byte, keySize)
 	if _, err := io.ReadFull(rand, secret); err != nil {
 		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
+	switch err := writeNewFile(path, secret); {
+	case errors.Is(err, fs.ErrExist):
+		clear(secret)
+		return readKeyFile(path)
+	case err != nil:
+		clear(secret)
+		return nil, err
+	}
+	return secret, nil
+}
+
+// writeNewFile creates path holding data, mode 0600, all at once: written
+// under a temporary name and linked into place (on a file system without
+// hard links, created exclusively), so that a concurrent reader never sees
+// half a file. An existing file is left alone, and the error is then
+// fs.ErrExist.
+func writeNewFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(secret)
+	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -262,23 +278,16 @@ func createKeyFile(path string, rand io.Reader) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	switch err := os.Link(tmp.Name(), path); {
-	case errors.Is(err, fs.ErrExist):
-		clear(secret)
-		return readKeyFile(path)
-	case err != nil:
-		// A file system without hard links: create exclusively in place.
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return err
+	} else if err != nil {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			clear(secret)
-			return readKeyFile(path)
-		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		_, err = f.Write(secret)
+		_, err = f.Write(data)
 		if err == nil {
 			err = f.Sync()
 		}
@@ -287,11 +296,8 @@ func createKeyFile(path string, rand io.Reader) ([]byte, error) {
 		}
 		if err != nil {
 			_ = os.Remove(path)
-			return nil, err
+			return err
 		}
 	}
-	if err := syncDir(dir); err != nil {
-		return nil, err
-	}
-	return secret, nil
+	return syncDir(dir)
 }

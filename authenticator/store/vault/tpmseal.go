@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // KeySealer seals a small secret to one machine, so that only that machine
@@ -83,10 +82,8 @@ func readSealedKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// createSealedKeyFile seals a new random secret and writes it to path
-// under a temporary name linked into place, so that a concurrent opener
-// never reads half a file; if the file appeared meanwhile, its secret is
-// used instead.
+// createSealedKeyFile seals a new random secret and writes it to path; if
+// the file appeared meanwhile, its secret is used instead.
 func createSealedKeyFile(path string, sealer KeySealer, rand io.Reader) ([]byte, error) {
 	secret := make([]byte, keySize)
 	if _, err := io.ReadFull(rand, secret); err != nil {
@@ -97,31 +94,11 @@ func createSealedKeyFile(path string, sealer KeySealer, rand io.Reader) ([]byte,
 		clear(secret)
 		return nil, fmt.Errorf("sealing the vault key: %w", err)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*") // mode 0600
-	if err != nil {
-		clear(secret)
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(sealed)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	if errors.Is(err, fs.ErrExist) {
+	switch err := writeNewFile(path, sealed); {
+	case errors.Is(err, fs.ErrExist):
 		clear(secret)
 		return sealedSecret(path, sealer, rand, false)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	case err != nil:
 		clear(secret)
 		return nil, err
 	}
