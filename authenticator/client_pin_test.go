@@ -14,23 +14,6 @@ import (
 	"github.com/softkeydev/softkey/ctap2/pinuv"
 )
 
-// setPINRequestPadded builds a setPIN request whose decrypted newPinEnc is
-// padded exactly as given, correctly authenticated.
-func (k *testKey) setPINRequestPadded(protocol uint64, padded []byte) *ctap2.ClientPINRequest {
-	k.t.Helper()
-	p, _ := pinuv.ByVersion(protocol)
-	platformKey, secret := k.sharedSecret(protocol)
-	newPINEnc, err := p.Encrypt(rand.NewChaCha8(platformSeed), secret, padded)
-	require.NoError(k.t, err)
-	return &ctap2.ClientPINRequest{
-		PinUvAuthProtocol: protocol,
-		SubCommand:        ctap2.PINSetPIN,
-		KeyAgreement:      platformKey,
-		NewPINEnc:         newPINEnc,
-		PinUvAuthParam:    p.Authenticate(secret, newPINEnc),
-	}
-}
-
 // bareProfile is the default profile without credentialManagement,
 // largeBlobs and authenticatorConfig (and what needs them), changed by mod.
 func bareProfile(mod func(*Profile)) *Profile {

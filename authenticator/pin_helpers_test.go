@@ -43,9 +43,16 @@ func paddedPIN(pin string) []byte {
 // setPINRequest builds a setPIN request for pin.
 func (k *testKey) setPINRequest(protocol uint64, pin string) *ctap2.ClientPINRequest {
 	k.t.Helper()
+	return k.setPINRequestPadded(protocol, paddedPIN(pin))
+}
+
+// setPINRequestPadded builds a setPIN request whose decrypted newPinEnc is
+// padded exactly as given, correctly authenticated.
+func (k *testKey) setPINRequestPadded(protocol uint64, padded []byte) *ctap2.ClientPINRequest {
+	k.t.Helper()
 	p, _ := pinuv.ByVersion(protocol)
 	platformKey, secret := k.sharedSecret(protocol)
-	newPINEnc, err := p.Encrypt(rand.NewChaCha8(platformSeed), secret, paddedPIN(pin))
+	newPINEnc, err := p.Encrypt(rand.NewChaCha8(platformSeed), secret, padded)
 	require.NoError(k.t, err)
 	return &ctap2.ClientPINRequest{
 		PinUvAuthProtocol: protocol,
