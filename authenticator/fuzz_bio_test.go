@@ -19,15 +19,7 @@ import (
 // distinct IDs.
 func FuzzBioEnrollment(f *testing.F) {
 	seed := func(sub uint64, params any) {
-		var raw []byte
-		if params != nil {
-			var err error
-			if raw, err = ctap2.Marshal(params); err != nil {
-				f.Fatal(err)
-			}
-		}
-		msg, _ := ctap2.Marshal(map[int]any{1: 1, 2: sub})
-		f.Add(msg, sub, raw, false, "")
+		f.Add(seedCBOR(f, map[int]any{1: 1, 2: sub}), sub, seedCBOR(f, params), false, "")
 	}
 	seed(ctap2.BioEnrollBegin, map[int]any{3: 1000})
 	seed(ctap2.BioEnrollCaptureNextSample, map[int]any{1: []byte{1, 2, 3, 4, 5, 6, 7, 8}})

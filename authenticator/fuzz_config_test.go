@@ -14,18 +14,7 @@ import (
 // and the minimum PIN length must never go down nor above 63.
 func FuzzConfig(f *testing.F) {
 	seed := func(sub uint64, params any) {
-		var raw []byte
-		if params != nil {
-			var err error
-			if raw, err = ctap2.Marshal(params); err != nil {
-				f.Fatal(err)
-			}
-		}
-		msg, err := ctap2.Marshal(map[int]any{1: sub})
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(msg, sub, raw)
+		f.Add(seedCBOR(f, map[int]any{1: sub}), sub, seedCBOR(f, params))
 	}
 	seed(ctap2.ConfigEnableEnterpriseAttestation, nil)
 	seed(ctap2.ConfigToggleAlwaysUV, nil)

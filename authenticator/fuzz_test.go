@@ -79,3 +79,15 @@ func checkAnswer(t *testing.T, resp []byte) ctap2.Status {
 	}
 	return status
 }
+
+// seedCBOR encodes v for a fuzz seed; nil stays nil (no parameters).
+func seedCBOR(f *testing.F, v any) []byte {
+	if v == nil {
+		return nil
+	}
+	b, err := ctap2.Marshal(v)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
