@@ -286,18 +286,12 @@ func (a *Authenticator) credentialResponse(dev *deviceState, rpIDHash [32]byte, 
 	if err != nil {
 		return ctap2.CredMgmtResponse{}, err
 	}
-	// A credential made without credProtect has level 1,
-	// userVerificationOptional (CTAP 2.1 §12.1).
-	credProtect := uint64(src.credProtect)
-	if credProtect == 0 {
-		credProtect = 1
-	}
 	user := c.User
 	return ctap2.CredMgmtResponse{
 		User:         &user,
 		CredentialID: &ctap2.CredentialDescriptor{Type: ctap2.PublicKeyCredentialType, ID: c.ID},
 		PublicKey:    publicKey,
-		CredProtect:  credProtect,
+		CredProtect:  uint64(src.protectionLevel()),
 		LargeBlobKey: c.LargeBlobKey,
 	}, nil
 }

@@ -1,11 +1,11 @@
 package authenticator
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
 	"github.com/softkeydev/softkey/authenticator/store"
+	"github.com/softkeydev/softkey/ctap2"
 )
 
 // CredentialInfo describes one stored discoverable credential for people,
@@ -47,17 +47,13 @@ func DescribeCredentials(s Store, creds []*store.Credential) ([]CredentialInfo, 
 	}
 	out := make([]CredentialInfo, 0, len(creds))
 	for _, c := range creds {
-		src, err := openCredentialID(aead, sha256.Sum256([]byte(c.RPID)), c.ID)
+		src, err := openCredentialID(aead, ctap2.RPIDHash(c.RPID), c.ID)
 		if err != nil {
 			return nil, fmt.Errorf("describing credential %x of %q: %w", c.ID, c.RPID, err)
 		}
-		level := src.credProtect
-		if level == 0 {
-			level = 1 // no credProtect is userVerificationOptional (§12.1)
-		}
 		out = append(out, CredentialInfo{
 			Credential:   c,
-			CredProtect:  level,
+			CredProtect:  src.protectionLevel(),
 			HMACSecret:   src.hmacSecret,
 			CredBlob:     len(c.CredBlob) > 0,
 			LargeBlobKey: len(c.LargeBlobKey) > 0,
