@@ -12,9 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/softkeydev/softkey/testvectors/ci"
-	"golang.org/x/sys/unix"
 )
 
 func TestPresencePromptOnTerminal(t *testing.T) {
@@ -87,28 +84,7 @@ type ptyTerminal struct {
 
 func openTerminal(t *testing.T) *ptyTerminal {
 	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		ci.Unavailable(t, "no pseudo-terminals here: %v", err)
-	}
-	var n int
-	rc, err := master.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ioctlErr error
-	rc.Control(func(fd uintptr) {
-		if ioctlErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioctlErr == nil {
-			n, ioctlErr = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
-		}
-	})
-	if ioctlErr != nil {
-		t.Fatalf("unlocking the pseudo-terminal: %v", ioctlErr)
-	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	master, slave := openPTY(t)
 	term := &ptyTerminal{master: master, slave: slave}
 	go func() {
 		buf := make([]byte, 1024)
@@ -120,7 +96,7 @@ func openTerminal(t *testing.T) *ptyTerminal {
 			}
 		}
 	}()
-	t.Cleanup(func() { slave.Close(); master.Close() })
+	t.Cleanup(func() { slave.Close() })
 	return term
 }
 
