@@ -1,59 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/softkeydev/softkey/testvectors/ci"
+	"github.com/softkeydev/softkey/testvectors/swtpmtest"
 )
-
-// startSwtpmForKey starts Debian's swtpm on a free loopback port with its
-// state in dir and returns the --tpm value that reaches it, once it
-// listens. swtpm saves its state when it ends with SIGTERM.
-func startSwtpmForKey(t *testing.T, dir string) string {
-	t.Helper()
-	path, err := exec.LookPath("swtpm")
-	if err != nil {
-		ci.Unavailable(t, "swtpm is not installed (Debian: apt-get install swtpm)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := exec.Command(path, "socket", "--tpm2", "--tpmstate", "dir="+dir,
-		"--server", fmt.Sprintf("type=tcp,port=%d", port), "--flags", "not-need-init,startup-clear")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting swtpm: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-	// Listening is swtpm's only sign that it is ready.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-			return "swtpm:" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swtpm did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestTPMKeystoreEndToEnd runs `softkey run --keystore tpm` on a swtpm
 // process with a vault: libfido2's tools register and assert (fido2-cred
@@ -63,7 +16,7 @@ func startSwtpmForKey(t *testing.T, dir string) string {
 func TestTPMKeystoreEndToEnd(t *testing.T) {
 	requireTool(t, "fido2-cred")
 	requireTool(t, "fido2-assert")
-	tpm := startSwtpmForKey(t, t.TempDir())
+	tpm := "swtpm:" + swtpmtest.Start(t, t.TempDir()).Addr
 	vaultDir := filepath.Join(t.TempDir(), "vault")
 	args := []string{"--transport", "pty", "--vault", vaultDir, "--keystore", "tpm", "--tpm", tpm}
 

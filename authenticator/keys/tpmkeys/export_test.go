@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/softkeydev/softkey/testvectors/swtpmtest"
 )
 
 // StartSwtpmForTest starts a swtpm process on a new state directory and
@@ -11,5 +13,5 @@ import (
 // (fails under CI=true) when swtpm is not installed.
 func StartSwtpmForTest(t *testing.T) transport.TPM {
 	t.Helper()
-	return startSwtpm(t, t.TempDir()).dial(t)
+	return dialSwtpm(t, swtpmtest.Start(t, t.TempDir()))
 }

@@ -4,79 +4,27 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/require"
 
 	"github.com/softkeydev/softkey/ctap2"
-	"github.com/softkeydev/softkey/testvectors/ci"
+	"github.com/softkeydev/softkey/testvectors/swtpmtest"
 )
 
-// swtpmProcess is a `swtpm socket` process the test started, and the
-// address of its server port.
-type swtpmProcess struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-// startSwtpm starts swtpm on a free loopback port and stops it, by its
-// PID, when the test ends or stop is called.
-func startSwtpm(t *testing.T, dir string) *swtpmProcess {
+// dialSwtpm connects to a swtpm process; the connection is closed when
+// the test ends.
+func dialSwtpm(t *testing.T, p *swtpmtest.Process) transport.TPMCloser {
 	t.Helper()
-	path, err := exec.LookPath("swtpm")
-	if err != nil {
-		ci.Unavailable(t, "swtpm is not installed (Debian: apt-get install swtpm)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().(*net.TCPAddr)
-	require.NoError(t, ln.Close())
-	cmd := exec.Command(path, "socket", "--tpm2",
-		"--tpmstate", "dir="+dir,
-		"--server", fmt.Sprintf("type=tcp,port=%d", addr.Port),
-		"--flags", "not-need-init,startup-clear")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	require.NoError(t, cmd.Start(), "starting swtpm")
-	p := &swtpmProcess{cmd: cmd, addr: addr.String()}
-	t.Cleanup(p.stop)
-	return p
-}
-
-// dial connects to swtpm, waiting up to 10 s for it to listen: the only
-// sign that it is ready.
-func (p *swtpmProcess) dial(t *testing.T) transport.TPMCloser {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tpm, err := Open("swtpm:" + p.addr)
-		if err == nil {
-			t.Cleanup(func() { _ = tpm.Close() })
-			return tpm
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swtpm did not start listening on %s: %v", p.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop ends swtpm with SIGTERM, on which it saves its state, and waits
-// for it to exit.
-func (p *swtpmProcess) stop() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	_ = p.cmd.Wait()
+	tpm, err := Open("swtpm:" + p.Addr)
+	require.NoError(t, err, "connecting to swtpm at %s", p.Addr)
+	t.Cleanup(func() { _ = tpm.Close() })
+	return tpm
 }
 
 // TestSwtpm runs the backend on a real swtpm process: make a key, sign,
@@ -84,8 +32,8 @@ func (p *swtpmProcess) stop() {
 // TPM and see the key lost.
 func TestSwtpm(t *testing.T) {
 	dir := t.TempDir()
-	p := startSwtpm(t, dir)
-	tpm := p.dial(t)
+	p := swtpmtest.Start(t, dir)
+	tpm := dialSwtpm(t, p)
 
 	b, err := New(Config{TPM: tpm})
 	require.NoError(t, err)
@@ -103,9 +51,9 @@ func TestSwtpm(t *testing.T) {
 
 	// A new swtpm process on the same state directory is the same TPM.
 	require.NoError(t, tpm.Close())
-	p.stop()
-	p = startSwtpm(t, dir)
-	tpm = p.dial(t)
+	p.Stop()
+	p = swtpmtest.Start(t, dir)
+	tpm = dialSwtpm(t, p)
 	b, err = New(Config{TPM: tpm})
 	require.NoError(t, err)
 	loaded, err := b.LoadKey(ctap2.AlgES256, sealed)
