@@ -233,7 +233,12 @@ func (t *tunnel) write(c *websocket.Conn, side int) {
 			default:
 			}
 			if err != nil {
-				t.close(websocket.StatusGoingAway, fmt.Sprintf("writing to the %s: %v", t.roles[side], err))
+				// A write fails only on a connection that is gone. Its
+				// reader says why, and must: when the side closed
+				// normally, its reader has the close status while it
+				// flushes, and the tunnel is to close with that, not with
+				// this write's failure.
+				c.CloseNow()
 				return
 			}
 			t.touch()
